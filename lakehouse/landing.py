@@ -1,0 +1,72 @@
+"""The landing-zone convention shared by NiFi flows, the simulator and bronze ingestion.
+
+A landed file lives at ``<lake>/landing/<system>/<feed>/<yyyy-mm-dd>/<name>``. The feed says
+which parser reads it; the date is the day the file was received. File names are free but
+NiFi and the simulator use ``<system>_<feed>_<received utc yyyymmddThhmmss>_<sha256[:12]>.<ext>``
+so that a name alone tells where a file came from. Files are immutable once landed: a
+correction arrives as a new file (an amendment message), never as an overwrite.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """A kind of landed file: which system sends it, in what format, and its extension."""
+
+    system: str
+    name: str
+    format: str  # edifact | xml | json (newline-delimited)
+    extension: str
+    description: str
+
+    @property
+    def key(self) -> str:
+        """``system/feed``: the folder below ``landing/``."""
+        return f"{self.system}/{self.name}"
+
+
+FEEDS: dict[str, Feed] = {
+    f.key: f
+    for f in (
+        Feed("cms", "edifact", "edifact", "edi",
+             "UN/EDIFACT interchanges: CUSDEC declarations and amendments, CUSRES, CUSCAR"),
+        Feed("cms", "xml", "xml", "xml", "WCO Data Model 3.x declarations, one per file"),
+        Feed("cms", "json", "json", "ndjson", "declarations as JSON, one per line"),
+        Feed("cms", "inspections", "json", "ndjson", "inspection outcomes, one per line"),
+        Feed("ects", "events", "json", "ndjson", "GPS positions and e-seal events, one per line"),
+        Feed("erp", "payments", "json", "ndjson", "duty payments, receipts and refunds"),
+        Feed("hr", "records", "json", "ndjson", "officers, postings and shifts (daily sync)"),
+    )
+}
+
+_PATH_RE = re.compile(r"/landing/(?P<system>[a-z]+)/(?P<feed>[a-z_-]+)/(?P<day>\d{4}-\d{2}-\d{2})/[^/]+$")
+
+
+def landed_name(feed: Feed, received: datetime, sha256_hex: str) -> str:
+    """The conventional file name for a landed file (see the module docstring)."""
+    stamp = received.strftime("%Y%m%dT%H%M%S")
+    return f"{feed.system}_{feed.name}_{stamp}_{sha256_hex[:12]}.{feed.extension}"
+
+
+def landed_path(lake_root: str, feed: Feed, received: datetime, name: str) -> str:
+    """``<lake>/landing/<system>/<feed>/<yyyy-mm-dd>/<name>``."""
+    return f"{lake_root.rstrip('/')}/landing/{feed.key}/{received:%Y-%m-%d}/{name}"
+
+
+def feed_of(path: str) -> Feed:
+    """The feed a landed path belongs to; rejects paths outside the convention by name."""
+    match = _PATH_RE.search(path)
+    if not match:
+        raise ValueError(
+            f"not a landing-zone path: {path!r}; expected "
+            "<lake>/landing/<system>/<feed>/<yyyy-mm-dd>/<file>"
+        )
+    key = f"{match['system']}/{match['feed']}"
+    if key not in FEEDS:
+        raise ValueError(f"unknown feed {key!r} in {path!r}; known feeds: {', '.join(FEEDS)}")
+    return FEEDS[key]

@@ -1,0 +1,187 @@
+"""One typed settings object, built once from the environment, local by default.
+
+Environment variables (all optional; ``LAKEHOUSE_ENV`` picks the defaults):
+
+==================================  ==========================================================
+``LAKEHOUSE_ENV``                   ``local`` (default), ``test`` or ``prod``.
+``LAKEHOUSE_LAKE_ROOT``             Lake root URI: ``file:///abs/path`` or ``s3a://bucket/prefix``.
+                                    Default (local/test): ``file://<cwd>/lake``; required in prod.
+``LAKEHOUSE_CACHE_DIR``             Where bootstrap put the jars (default ``~/.cache/customs-lakehouse``).
+``LAKEHOUSE_SPARK_MASTER``          Spark master (default ``local[2]``; prod: set by spark-submit).
+``LAKEHOUSE_SPARK_DRIVER_MEMORY``   Driver heap (default ``4g``).
+``LAKEHOUSE_SHUFFLE_PARTITIONS``    ``spark.sql.shuffle.partitions`` (default 4: 2 cores here).
+``LAKEHOUSE_S3_ENDPOINT``           S3-compatible endpoint URL, e.g. ``http://127.0.0.1:9000``.
+``LAKEHOUSE_S3_REGION``             Region (default ``us-east-1``).
+``LAKEHOUSE_S3_ACCESS_KEY``         Access key id (secret: environment only).
+``LAKEHOUSE_S3_SECRET_KEY``         Secret access key (secret: environment only).
+``LAKEHOUSE_S3_PATH_STYLE``         ``true``/``false``: path-style addressing (default true).
+``LAKEHOUSE_S3_SSL``                ``true``/``false``: TLS to the endpoint (default: from the
+                                    endpoint's scheme, else true).
+``LAKEHOUSE_STRICT_CONTROL_COUNTS`` ``true`` quarantines EDIFACT messages whose UNT/UNZ counts are
+                                    wrong instead of flagging them (default false).
+``LAKEHOUSE_XSD_PATH``              XSD to validate WCO XML declarations against (default none).
+``LAKEHOUSE_PG_DSN``                PostgreSQL DSN of the CMS score table (secret: environment only).
+==================================  ==========================================================
+
+Nothing reads the environment at import time: :func:`get_settings` builds the object on first
+use, and tests swap it with :func:`override_settings`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+from lakehouse.errors import SettingsError
+
+ENVIRONMENTS = ("local", "test", "prod")
+DEFAULT_CACHE_DIR = Path.home() / ".cache" / "customs-lakehouse"
+
+
+@dataclass(frozen=True, slots=True)
+class S3Settings:
+    """How to reach S3-compatible storage. Empty credentials mean the default AWS chain."""
+
+    endpoint: str | None = None
+    region: str = "us-east-1"
+    access_key: str | None = field(default=None, repr=False)
+    secret_key: str | None = field(default=None, repr=False)
+    path_style: bool = True
+    ssl: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a job needs to know about where it runs. Build with :func:`get_settings`."""
+
+    env: str = "local"
+    lake_root: str = "file:///tmp/lake"
+    cache_dir: Path = DEFAULT_CACHE_DIR
+    spark_master: str = "local[2]"
+    spark_driver_memory: str = "4g"
+    shuffle_partitions: int = 4
+    s3: S3Settings = field(default_factory=S3Settings)
+    strict_control_counts: bool = False
+    xsd_path: str | None = None
+    pg_dsn: str | None = field(default=None, repr=False)
+
+    @property
+    def spark_jars_dir(self) -> Path:
+        """Where ``scripts/bootstrap.sh`` resolved the Spark jars."""
+        return self.cache_dir / "jars" / "spark"
+
+    @property
+    def is_s3(self) -> bool:
+        """True when the lake lives on S3-compatible storage."""
+        return self.lake_root.startswith("s3a://")
+
+    def zone(self, name: str) -> str:
+        """URI of a zone folder (``landing``, ``bronze``, ``silver``, ``gold``, ``outbound`` ...)."""
+        return f"{self.lake_root.rstrip('/')}/{name}"
+
+    def table_uri(self, zone: str, table: str) -> str:
+        """URI of a Delta table inside a zone."""
+        return f"{self.zone(zone)}/{table}"
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name}={raw!r} is not a boolean: use true or false")
+
+
+def _lake_root(env: Mapping[str, str], name: str) -> str:
+    raw = env.get("LAKEHOUSE_LAKE_ROOT", "").strip()
+    if not raw:
+        if name == "prod":
+            raise SettingsError(
+                "the lake root is required in prod: set LAKEHOUSE_LAKE_ROOT "
+                "(e.g. s3a://customs-lake/prod)"
+            )
+        return (Path.cwd() / "lake").resolve().as_uri()
+    return normalize_lake_root(raw)
+
+
+def normalize_lake_root(raw: str) -> str:
+    """Turn a path or URI into a lake-root URI; reject schemes Spark cannot write Delta to here."""
+    parsed = urlparse(raw)
+    if parsed.scheme in ("", "file"):
+        path = Path(parsed.path if parsed.scheme else raw).expanduser().resolve()
+        return path.as_uri()
+    if parsed.scheme in ("s3", "s3a"):
+        if not parsed.netloc:
+            raise SettingsError(f"lake root {raw!r} has no bucket: use s3a://bucket/prefix")
+        return "s3a://" + parsed.netloc + parsed.path.rstrip("/")
+    raise SettingsError(
+        f"lake root {raw!r} has unsupported scheme {parsed.scheme!r}: use file:// or s3a://"
+    )
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from an environment mapping (``os.environ`` by default)."""
+    env = os.environ if env is None else env
+    name = env.get("LAKEHOUSE_ENV", "local").strip() or "local"
+    if name not in ENVIRONMENTS:
+        raise SettingsError(f"LAKEHOUSE_ENV={name!r} is not one of {', '.join(ENVIRONMENTS)}")
+    endpoint = env.get("LAKEHOUSE_S3_ENDPOINT") or None
+    default_ssl = urlparse(endpoint).scheme != "http" if endpoint else True
+    try:
+        partitions = int(env.get("LAKEHOUSE_SHUFFLE_PARTITIONS", "4"))
+    except ValueError as exc:
+        raise SettingsError(
+            f"LAKEHOUSE_SHUFFLE_PARTITIONS={env['LAKEHOUSE_SHUFFLE_PARTITIONS']!r} is not an integer"
+        ) from exc
+    cache = env.get("LAKEHOUSE_CACHE_DIR")
+    return Settings(
+        env=name,
+        lake_root=_lake_root(env, name),
+        cache_dir=Path(cache).expanduser() if cache else DEFAULT_CACHE_DIR,
+        spark_master=env.get("LAKEHOUSE_SPARK_MASTER", "local[2]"),
+        spark_driver_memory=env.get("LAKEHOUSE_SPARK_DRIVER_MEMORY", "4g"),
+        shuffle_partitions=partitions,
+        s3=S3Settings(
+            endpoint=endpoint,
+            region=env.get("LAKEHOUSE_S3_REGION", "us-east-1"),
+            access_key=env.get("LAKEHOUSE_S3_ACCESS_KEY") or None,
+            secret_key=env.get("LAKEHOUSE_S3_SECRET_KEY") or None,
+            path_style=_bool(env, "LAKEHOUSE_S3_PATH_STYLE", True),
+            ssl=_bool(env, "LAKEHOUSE_S3_SSL", default_ssl),
+        ),
+        strict_control_counts=_bool(env, "LAKEHOUSE_STRICT_CONTROL_COUNTS", False),
+        xsd_path=env.get("LAKEHOUSE_XSD_PATH") or None,
+        pg_dsn=env.get("LAKEHOUSE_PG_DSN") or None,
+    )
+
+
+_current: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The process-wide settings, built from the environment on first call."""
+    global _current
+    if _current is None:
+        _current = load_settings()
+    return _current
+
+
+@contextlib.contextmanager
+def override_settings(**changes: object) -> Iterator[Settings]:
+    """Temporarily replace fields of the process-wide settings (tests, CLI flags)."""
+    global _current
+    previous = get_settings()
+    _current = dataclasses.replace(previous, **changes)  # type: ignore[arg-type]
+    try:
+        yield _current
+    finally:
+        _current = previous

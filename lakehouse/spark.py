@@ -1,0 +1,122 @@
+"""The one Spark session factory: Delta enabled, ``s3a://`` configured from settings, offline.
+
+Why one factory: Spark reads jars, extensions and catalog settings only when the JVM starts
+(a second ``builder.getOrCreate()`` silently keeps the first session's JVM settings), so every
+entry point must build its session here, first. The jars come from the local cache filled by
+``scripts/bootstrap.sh`` and are passed as ``spark.jars`` so nothing is resolved over the
+network at run time.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lakehouse.errors import SetupError
+from lakehouse.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+# Jars the session cannot work without; checked up front so the error names the fix.
+REQUIRED_JAR_PREFIXES = ("delta-spark_", "delta-storage-", "hadoop-aws-", "bundle-")
+
+
+def spark_jars(settings: Settings) -> list[Path]:
+    """The resolved jars to put on the session's classpath, or a SetupError naming the fix."""
+    jar_dir = settings.spark_jars_dir
+    jars = sorted(jar_dir.glob("*.jar")) if jar_dir.is_dir() else []
+    missing = [p for p in REQUIRED_JAR_PREFIXES if not any(j.name.startswith(p) for j in jars)]
+    if missing:
+        raise SetupError(
+            f"Spark jars missing in {jar_dir} ({', '.join(missing)}*): run scripts/bootstrap.sh "
+            "(or set LAKEHOUSE_CACHE_DIR to where it put them)"
+        )
+    return jars
+
+
+def s3a_conf(settings: Settings) -> dict[str, str]:
+    """Hadoop S3A options for the configured S3-compatible endpoint.
+
+    Third-party stores need path-style access, an explicit region name and no TLS on http
+    endpoints; change detection and multi-object delete are off because S3-compatible stores
+    (S3Proxy among them) do not all implement them. Checksum options keep Hadoop's defaults,
+    which already send checksums only when required.
+    """
+    s3 = settings.s3
+    conf = {
+        "spark.hadoop.fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+        "spark.hadoop.fs.s3a.path.style.access": str(s3.path_style).lower(),
+        "spark.hadoop.fs.s3a.connection.ssl.enabled": str(s3.ssl).lower(),
+        "spark.hadoop.fs.s3a.endpoint.region": s3.region,
+        "spark.hadoop.fs.s3a.change.detection.mode": "none",
+        "spark.hadoop.fs.s3a.multiobjectdelete.enable": "false",
+        "spark.hadoop.fs.s3a.committer.magic.enabled": "false",
+        "spark.hadoop.fs.s3a.attempts.maximum": "3",
+        "spark.hadoop.fs.s3a.retry.limit": "3",
+    }
+    if s3.endpoint:
+        conf["spark.hadoop.fs.s3a.endpoint"] = s3.endpoint
+    if s3.access_key and s3.secret_key:
+        conf["spark.hadoop.fs.s3a.aws.credentials.provider"] = (
+            "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
+        )
+        conf["spark.hadoop.fs.s3a.access.key"] = s3.access_key
+        conf["spark.hadoop.fs.s3a.secret.key"] = s3.secret_key
+    return conf
+
+
+def session_conf(settings: Settings, *, app_name: str, warehouse_dir: str | None = None) -> dict[str, str]:
+    """Every Spark option the lakehouse sets, as a plain dict (testable without a JVM)."""
+    jars = ",".join(str(j) for j in spark_jars(settings))
+    conf = {
+        "spark.app.name": app_name,
+        "spark.master": settings.spark_master,
+        "spark.jars": jars,
+        "spark.driver.memory": settings.spark_driver_memory,
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        "spark.sql.shuffle.partitions": str(settings.shuffle_partitions),
+        "spark.default.parallelism": "2",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.ui.enabled": "false" if settings.env == "test" else "true",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.databricks.delta.schema.autoMerge.enabled": "false",
+        "spark.databricks.delta.retentionDurationCheck.enabled": "true",
+        "spark.driver.extraJavaOptions": (
+            "-Daws.requestChecksumCalculation=when_required "
+            "-Daws.responseChecksumValidation=when_required"
+        ),
+    }
+    if warehouse_dir:
+        conf["spark.sql.warehouse.dir"] = warehouse_dir
+    conf.update(s3a_conf(settings))
+    return conf
+
+
+def get_spark(
+    settings: Settings | None = None, *, app_name: str = "customs-lakehouse",
+    warehouse_dir: str | None = None,
+) -> SparkSession:
+    """Build (or return) the process's Spark session with Delta and S3A configured."""
+    from pyspark.sql import SparkSession
+
+    settings = settings or get_settings()
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    os.environ.setdefault("PYSPARK_PYTHON", _python())
+    builder = SparkSession.builder
+    for key, value in session_conf(settings, app_name=app_name, warehouse_dir=warehouse_dir).items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark
+
+
+def _python() -> str:
+    import sys
+
+    return sys.executable

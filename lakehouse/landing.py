@@ -33,8 +33,13 @@ class Feed:
 FEEDS: dict[str, Feed] = {
     f.key: f
     for f in (
-        Feed("cms", "edifact", "edifact", "edi",
-             "UN/EDIFACT interchanges: CUSDEC declarations and amendments, CUSRES, CUSCAR"),
+        Feed(
+            "cms",
+            "edifact",
+            "edifact",
+            "edi",
+            "UN/EDIFACT interchanges: CUSDEC declarations and amendments, CUSRES, CUSCAR",
+        ),
         Feed("cms", "xml", "xml", "xml", "WCO Data Model 3.x declarations, one per file"),
         Feed("cms", "json", "json", "ndjson", "declarations as JSON, one per line"),
         Feed("cms", "inspections", "json", "ndjson", "inspection outcomes, one per line"),
@@ -44,7 +49,9 @@ FEEDS: dict[str, Feed] = {
     )
 }
 
-_PATH_RE = re.compile(r"/landing/(?P<system>[a-z]+)/(?P<feed>[a-z_-]+)/(?P<day>\d{4}-\d{2}-\d{2})/[^/]+$")
+_PATH_RE = re.compile(
+    r"/landing/(?P<system>[a-z]+)/(?P<feed>[a-z_-]+)/(?P<day>\d{4}-\d{2}-\d{2})/[^/]+$"
+)
 
 
 def landed_name(feed: Feed, received: datetime, sha256_hex: str) -> str:

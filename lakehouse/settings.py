@@ -6,7 +6,7 @@ Environment variables (all optional; ``LAKEHOUSE_ENV`` picks the defaults):
 ``LAKEHOUSE_ENV``                   ``local`` (default), ``test`` or ``prod``.
 ``LAKEHOUSE_LAKE_ROOT``             Lake root URI: ``file:///abs/path`` or ``s3a://bucket/prefix``.
                                     Default (local/test): ``file://<cwd>/lake``; required in prod.
-``LAKEHOUSE_CACHE_DIR``             Where bootstrap put the jars (default ``~/.cache/customs-lakehouse``).
+``LAKEHOUSE_CACHE_DIR``             Jar cache (default ``~/.cache/customs-lakehouse``).
 ``LAKEHOUSE_SPARK_MASTER``          Spark master (default ``local[2]``; prod: set by spark-submit).
 ``LAKEHOUSE_SPARK_DRIVER_MEMORY``   Driver heap (default ``4g``).
 ``LAKEHOUSE_SHUFFLE_PARTITIONS``    ``spark.sql.shuffle.partitions`` (default 4: 2 cores here).
@@ -20,7 +20,7 @@ Environment variables (all optional; ``LAKEHOUSE_ENV`` picks the defaults):
 ``LAKEHOUSE_STRICT_CONTROL_COUNTS`` ``true`` quarantines EDIFACT messages whose UNT/UNZ counts are
                                     wrong instead of flagging them (default false).
 ``LAKEHOUSE_XSD_PATH``              XSD to validate WCO XML declarations against (default none).
-``LAKEHOUSE_PG_DSN``                PostgreSQL DSN of the CMS score table (secret: environment only).
+``LAKEHOUSE_PG_DSN``                PostgreSQL DSN of the CMS score table (secret: env only).
 ==================================  ==========================================================
 
 Nothing reads the environment at import time: :func:`get_settings` builds the object on first
@@ -81,7 +81,7 @@ class Settings:
         return self.lake_root.startswith("s3a://")
 
     def zone(self, name: str) -> str:
-        """URI of a zone folder (``landing``, ``bronze``, ``silver``, ``gold``, ``outbound`` ...)."""
+        """URI of a zone folder (``landing``, ``bronze``, ``silver``, ``gold``, ``outbound``)."""
         return f"{self.lake_root.rstrip('/')}/{name}"
 
     def table_uri(self, zone: str, table: str) -> str:
@@ -140,7 +140,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         partitions = int(env.get("LAKEHOUSE_SHUFFLE_PARTITIONS", "4"))
     except ValueError as exc:
         raise SettingsError(
-            f"LAKEHOUSE_SHUFFLE_PARTITIONS={env['LAKEHOUSE_SHUFFLE_PARTITIONS']!r} is not an integer"
+            f"LAKEHOUSE_SHUFFLE_PARTITIONS={env['LAKEHOUSE_SHUFFLE_PARTITIONS']!r} is no integer"
         ) from exc
     cache = env.get("LAKEHOUSE_CACHE_DIR")
     return Settings(

@@ -67,7 +67,9 @@ def s3a_conf(settings: Settings) -> dict[str, str]:
     return conf
 
 
-def session_conf(settings: Settings, *, app_name: str, warehouse_dir: str | None = None) -> dict[str, str]:
+def session_conf(
+    settings: Settings, *, app_name: str, warehouse_dir: str | None = None
+) -> dict[str, str]:
     """Every Spark option the lakehouse sets, as a plain dict (testable without a JVM)."""
     jars = ",".join(str(j) for j in spark_jars(settings))
     conf = {
@@ -79,6 +81,9 @@ def session_conf(settings: Settings, *, app_name: str, warehouse_dir: str | None
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
         "spark.sql.shuffle.partitions": str(settings.shuffle_partitions),
         "spark.default.parallelism": "2",
+        # Delta rebuilds table state with its own shuffle (50 partitions by default): on a
+        # small machine that dominates every read of a small table.
+        "spark.databricks.delta.snapshotPartitions": str(settings.shuffle_partitions),
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.enabled": "false" if settings.env == "test" else "true",
         "spark.ui.showConsoleProgress": "false",
@@ -97,7 +102,9 @@ def session_conf(settings: Settings, *, app_name: str, warehouse_dir: str | None
 
 
 def get_spark(
-    settings: Settings | None = None, *, app_name: str = "customs-lakehouse",
+    settings: Settings | None = None,
+    *,
+    app_name: str = "customs-lakehouse",
     warehouse_dir: str | None = None,
 ) -> SparkSession:
     """Build (or return) the process's Spark session with Delta and S3A configured."""
@@ -108,8 +115,13 @@ def get_spark(
     if active is not None:
         return active
     os.environ.setdefault("PYSPARK_PYTHON", _python())
+    if settings.spark_master.startswith("local"):
+        # One machine: bind the driver to loopback instead of whatever the hostname resolves to.
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = SparkSession.builder
-    for key, value in session_conf(settings, app_name=app_name, warehouse_dir=warehouse_dir).items():
+    for key, value in session_conf(
+        settings, app_name=app_name, warehouse_dir=warehouse_dir
+    ).items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")

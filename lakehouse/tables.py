@@ -161,7 +161,7 @@ BRONZE: dict[str, TableSpec] = {
 
 QUARANTINE = TableSpec(
     "bronze",
-    "_quarantine",
+    "quarantine",
     "source_uri string, file_sha256 string, system string, feed string, message_index int,"
     " message_type string, error_code string, reason string, raw_payload string,"
     " parser_version string, batch_id bigint, quarantined_at timestamp",
@@ -170,7 +170,7 @@ QUARANTINE = TableSpec(
 
 FILE_LOG = TableSpec(
     "bronze",
-    "_ingested_files",
+    "ingest_file_log",
     "batch_id bigint, source_uri string, file_sha256 string, size_bytes bigint,"
     " modified_at timestamp, system string, feed string, status string,"
     " duplicate_of string, records bigint, rejected bigint, committed_at timestamp",

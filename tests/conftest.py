@@ -60,11 +60,13 @@ def base_settings(run_dir: Path, s3proxy: S3ProxyServer) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def spark(base_settings: Settings, run_dir: Path):  # noqa: ANN201 - SparkSession
+def spark(base_settings: Settings, run_dir: Path):
     """The one Spark session of the test run (local[2], UI off, few shuffle partitions)."""
     from lakehouse.spark import get_spark
 
-    session = get_spark(base_settings, app_name="lakehouse-tests", warehouse_dir=str(run_dir / "warehouse"))
+    session = get_spark(
+        base_settings, app_name="lakehouse-tests", warehouse_dir=str(run_dir / "warehouse")
+    )
     yield session
     session.stop()
 

@@ -25,7 +25,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_port(port: int, proc: subprocess.Popen[bytes] | None, timeout: float, log: Path) -> None:
+def wait_for_port(
+    port: int, proc: subprocess.Popen[bytes] | None, timeout: float, log: Path
+) -> None:
     """Block until something listens on the port, or fail with the server's log tail."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -56,7 +58,7 @@ class S3ProxyServer:
     basedir: Path
     proc: subprocess.Popen[bytes] = field(repr=False)
 
-    def client(self):  # noqa: ANN201 - boto3 client type is dynamic
+    def client(self):
         """A boto3 S3 client that only sends checksums when required (S3Proxy rejects others)."""
         import boto3
         from botocore.config import Config
@@ -117,7 +119,9 @@ def start_s3proxy(workdir: Path, cache_dir: Path = DEFAULT_CACHE_DIR) -> S3Proxy
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [java, "-Xmx512m", "-jar", str(jar), "--properties", str(props)],
-            stdout=out, stderr=subprocess.STDOUT, cwd=workdir,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
         )
     wait_for_port(port, proc, 60, log)
     return S3ProxyServer(
@@ -151,7 +155,10 @@ class PostgresServer:
 
     def stop(self) -> None:
         """Stop the cluster (fast shutdown)."""
-        _as_owner(self.proc_owner, [str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "fast", "-w", "stop"])
+        _as_owner(
+            self.proc_owner,
+            [str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "fast", "-w", "stop"],
+        )
 
 
 def postgres_bindir() -> Path | None:
@@ -166,7 +173,9 @@ def _as_owner(owner: str, cmd: list[str]) -> subprocess.CompletedProcess[str]:
         cmd = ["runuser", "-u", owner, "--", *cmd]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr or done.stdout}")
+        raise RuntimeError(
+            f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr or done.stdout}"
+        )
     return done
 
 
@@ -181,12 +190,48 @@ def start_postgres(workdir: Path) -> PostgresServer:
     if os.geteuid() == 0:
         shutil.chown(workdir, user=owner)
     port = free_port()
-    _as_owner(owner, [str(bindir / "initdb"), "-D", str(datadir), "-U", "lakehouse", "-A", "trust", "-E", "UTF8"])
+    _as_owner(
+        owner,
+        [
+            str(bindir / "initdb"),
+            "-D",
+            str(datadir),
+            "-U",
+            "lakehouse",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+        ],
+    )
     log = workdir / "postgres.log"
     _as_owner(
         owner,
-        [str(bindir / "pg_ctl"), "-D", str(datadir), "-l", str(log), "-w", "-o",
-         f"-p {port} -h 127.0.0.1 -k {workdir}", "start"],
+        [
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(datadir),
+            "-l",
+            str(log),
+            "-w",
+            "-o",
+            f"-p {port} -h 127.0.0.1 -k {workdir}",
+            "start",
+        ],
     )
-    _as_owner(owner, [str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "lakehouse", "lakehouse"])
-    return PostgresServer(port=port, datadir=datadir, bindir=bindir, user="lakehouse", proc_owner=owner)
+    _as_owner(
+        owner,
+        [
+            str(bindir / "createdb"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-U",
+            "lakehouse",
+            "lakehouse",
+        ],
+    )
+    return PostgresServer(
+        port=port, datadir=datadir, bindir=bindir, user="lakehouse", proc_owner=owner
+    )

@@ -1,1 +1,1 @@
-"""Package."""
+"""The ``lakehouse`` command: one module per sub-command; the one place that composes jobs."""

@@ -1,1 +1,1 @@
-"""Package."""
+"""Ingest jobs: landing zone to bronze."""

@@ -1,0 +1,652 @@
+"""Parsers for the newline-delimited JSON feeds: CMS declarations and inspections, ECTS
+tracking events, ERP payments and HR records.
+
+Why it looks the way it does:
+
+* **One line, one outcome.** Each non-blank line is one message; ``message_index`` counts
+  non-blank lines from 0 (blank lines are not messages, so adding one does not shift the
+  idempotency keys of the others). A bad line is quarantined and its neighbours still load.
+* **The JSON Schema is the contract.** Every line is checked against a draft 2020-12 schema in
+  ``schemas/`` before it is touched. The schemas are loaded through ``importlib.resources`` and
+  compiled once per process, because these feeds run to 100k+ lines per file. A failure is
+  reported as ``<JSON path>: <failed rule>`` so a producer can fix it without our code.
+* **tables.py drives the record shape.** Records are built by walking the bronze table's DDL,
+  so every column (and every field of nested structs) is present even when the producer left
+  it out, and a column added to tables.py cannot be forgotten here. An absent or null scalar
+  becomes ``None``; an absent or null array becomes ``[]``.
+* **Money is decimal.** Amounts arrive as decimal strings and become ``Decimal`` without ever
+  being a float; where the feed contract says "string" (ERP ``amount``, CMS ``invoice_amount``
+  and ``customs_value``) a JSON number is rejected. Other decimals accept either form.
+* **Time is UTC.** ECTS timestamps must carry a zone (devices roam across zones); for the other
+  feeds a timestamp without a zone is read as UTC, as in the XML parser. ``NaN``/``Infinity``
+  are not JSON and are rejected as syntax errors.
+* **Unknown keys are tolerated** (producers add fields before we do) and dropped, except for
+  CMS declarations, whose JSON paths are kept in ``unknown_segments``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError
+from jsonschema.exceptions import best_match
+from referencing import Registry, Resource
+
+from lakehouse.formats.base import (
+    E_EMPTY,
+    E_ENCODING,
+    E_MAPPING,
+    E_SCHEMA,
+    E_SYNTAX,
+    FileParser,
+    Outcome,
+    ParsedRecord,
+    Rejected,
+)
+from lakehouse.tables import bronze_table
+
+__all__ = [
+    "JSON_PARSERS",
+    "bronze_columns",
+    "parse_cms_json_declarations",
+    "parse_ects_events",
+    "parse_erp_payments",
+    "parse_hr_records",
+    "parse_inspection_outcomes",
+]
+
+CMS_JSON_MESSAGE_TYPE = "JSON_DEC"
+_ENVELOPE_COLUMNS = (
+    "syntax",
+    "message_type",
+    "directory_version",
+    "interchange_ref",
+    "message_ref",
+    "sender_id",
+    "recipient_id",
+    "control_issues",
+    "unknown_segments",
+)
+_HR_TABLES = {"officer": "hr_officers", "posting": "hr_postings", "shift": "hr_shifts"}
+_MAX_REASON = 400
+
+
+class _MappingError(ValueError):
+    """A schema-valid line whose content is still inconsistent (becomes E_MAPPING)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Spark DDL -> record shape
+# ---------------------------------------------------------------------------------------------
+
+# A parsed DDL type: ("prim", name) | ("array", element) | ("struct", ((field, type), ...)).
+_Type = tuple[Any, ...]
+
+
+def _split_top(text: str, sep: str = ",") -> list[str]:
+    """Split on ``sep`` outside ``<...>`` and ``(...)``."""
+    parts, depth, start = [], 0, 0
+    for index, char in enumerate(text):
+        if char in "<(":
+            depth += 1
+        elif char in ">)":
+            depth -= 1
+        elif char == sep and depth == 0:
+            parts.append(text[start:index].strip())
+            start = index + 1
+    tail = text[start:].strip()
+    if tail:
+        parts.append(tail)
+    return parts
+
+
+def _parse_type(text: str) -> _Type:
+    text = text.strip()
+    lower = text.lower()
+    if lower.startswith("array<"):
+        return ("array", _parse_type(text[6:-1]))
+    if lower.startswith("struct<"):
+        fields = []
+        for part in _split_top(text[7:-1]):
+            name, _, kind = part.partition(":")
+            fields.append((name.strip(), _parse_type(kind)))
+        return ("struct", tuple(fields))
+    return ("prim", lower.split("(")[0])
+
+
+@cache
+def _table_type(table: str) -> _Type:
+    fields = []
+    for part in _split_top(bronze_table(table).ddl):
+        name, kind = part.split(None, 1)
+        fields.append((name, _parse_type(kind)))
+    return ("struct", tuple(fields))
+
+
+def bronze_columns(table: str) -> tuple[str, ...]:
+    """The top-level column names of a bronze table, in DDL order (without ``_ingest``)."""
+    return tuple(name for name, _ in _table_type(table)[1])
+
+
+# ---------------------------------------------------------------------------------------------
+# Values
+# ---------------------------------------------------------------------------------------------
+
+_DATETIME_RE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(Z|[+-]\d{2}(?::?\d{2})?)?$"
+)
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _parse_datetime(text: str, *, require_zone: bool) -> datetime:
+    match = _DATETIME_RE.match(text)
+    if not match:
+        raise ValueError("expected ISO-8601 YYYY-MM-DDThh:mm[:ss[.f]][zone]")
+    if require_zone and not match.group(1):
+        raise ValueError("a zone (Z or ±hh:mm) is required")
+    value = datetime.fromisoformat(text)  # ValueError on impossible dates/times
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _parse_date(text: str) -> date:
+    if not _DATE_RE.match(text):
+        raise ValueError("expected ISO-8601 YYYY-MM-DD")
+    return date.fromisoformat(text)
+
+
+_FORMATS = FormatChecker(formats=())
+
+
+@_FORMATS.checks("date-time", raises=ValueError)
+def _is_zoned_datetime(instance: object) -> bool:
+    if isinstance(instance, str):
+        _parse_datetime(instance, require_zone=True)
+    return True
+
+
+@_FORMATS.checks("iso-date-time", raises=ValueError)
+def _is_datetime(instance: object) -> bool:
+    if isinstance(instance, str):
+        _parse_datetime(instance, require_zone=False)
+    return True
+
+
+@_FORMATS.checks("date", raises=ValueError)
+def _is_date(instance: object) -> bool:
+    if isinstance(instance, str):
+        _parse_date(instance)
+    return True
+
+
+def _to_decimal(value: Any) -> Decimal:
+    # str(float) is the shortest text that round-trips, i.e. what the producer wrote.
+    return Decimal(value if isinstance(value, str | int) else str(value))
+
+
+_PRIMITIVES: dict[str, Callable[[Any], Any]] = {
+    "string": str,
+    "decimal": _to_decimal,
+    "double": float,
+    "float": float,
+    "int": int,
+    "bigint": int,
+    "boolean": bool,
+    "timestamp": lambda value: _parse_datetime(value, require_zone=False),
+    "date": _parse_date,
+}
+
+
+def _converter(kind: _Type) -> Callable[[Any], Any]:
+    """A function turning a schema-valid JSON value into the Python value of DDL ``kind``."""
+    if kind[0] == "array":
+        element = _converter(kind[1])
+        return lambda value: [] if value is None else [element(item) for item in value]
+    if kind[0] == "struct":
+        fields = tuple((name, _converter(sub)) for name, sub in kind[1])
+
+        def convert_struct(value: Any) -> dict[str, Any] | None:
+            if value is None:
+                return None
+            return {name: convert(value.get(name)) for name, convert in fields}
+
+        return convert_struct
+    primitive = _PRIMITIVES[kind[1]]
+    return lambda value: None if value is None else primitive(value)
+
+
+def _unknown_keys(value: Any, kind: _Type, path: str, out: list[str]) -> None:
+    if kind[0] == "array" and isinstance(value, list):
+        for index, item in enumerate(value):
+            _unknown_keys(item, kind[1], f"{path}[{index}]", out)
+    elif kind[0] == "struct" and isinstance(value, dict):
+        known = dict(kind[1])
+        for key, item in value.items():
+            if key in known:
+                _unknown_keys(item, known[key], f"{path}.{key}", out)
+            else:
+                out.append(f"{path}.{key}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Schemas
+# ---------------------------------------------------------------------------------------------
+
+_SCHEMA_FILES = (
+    "common.json",
+    "cms_declaration.json",
+    "inspection_outcome.json",
+    "ects_event.json",
+    "erp_payment.json",
+    "hr_record.json",
+)
+
+
+@cache
+def _schemas() -> dict[str, dict[str, Any]]:
+    folder = resources.files("lakehouse.formats").joinpath("schemas")
+    return {name: json.loads(folder.joinpath(name).read_text("utf-8")) for name in _SCHEMA_FILES}
+
+
+def _inline_refs(node: Any, root: dict[str, Any], schemas: dict[str, Any]) -> Any:
+    """Replace every bare ``{"$ref": ...}`` by the schema it points at.
+
+    Our schemas are not recursive, and resolving a ``$ref`` through the registry on every
+    line costs more than half of the validation time, so references are resolved once here.
+    """
+    if isinstance(node, list):
+        return [_inline_refs(item, root, schemas) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if set(node) == {"$ref"}:
+        base, _, pointer = node["$ref"].partition("#")
+        document = root if not base else schemas[base]
+        target: Any = document
+        for token in filter(None, pointer.split("/")):
+            target = target[token.replace("~1", "/").replace("~0", "~")]
+        return _inline_refs(target, document, schemas)
+    return {key: _inline_refs(value, root, schemas) for key, value in node.items()}
+
+
+@cache
+def _validator(name: str) -> Draft202012Validator:
+    """The compiled validator for one schema file (built once per process)."""
+    schemas = _schemas()
+    by_id = {schema["$id"]: schema for schema in schemas.values()}
+    for schema in schemas.values():
+        Draft202012Validator.check_schema(schema)
+    # The registry still serves any reference left in place (e.g. inside a "$ref" with
+    # siblings); normally none is left after inlining.
+    registry: Registry = Registry().with_resources(
+        (schema["$id"], Resource.from_contents(schema)) for schema in schemas.values()
+    )
+    schema = _inline_refs(schemas[name], schemas[name], by_id)
+    return Draft202012Validator(schema, registry=registry, format_checker=_FORMATS)
+
+
+@cache
+def _fast_check(name: str) -> _Check | None:
+    """The fast "certainly valid" checker for a schema file, or None if it cannot be built."""
+    try:
+        return _compile(_validator(name).schema)
+    except _UnsupportedError:
+        return None
+
+
+# A fast checker for the subset of JSON Schema our schemas use. jsonschema's generic engine
+# costs ~100 µs per ECTS line; this closure tree costs a few µs. It only decides "valid";
+# any line it doubts is handed to jsonschema, which stays the judge and writes the message.
+_Check = Callable[[Any], bool]
+_ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "$comment", "title", "description"})
+_PLAIN_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "boolean": (bool,),
+    "null": (type(None),),
+    "object": (dict,),
+    "array": (list,),
+}
+
+
+class _UnsupportedError(Exception):
+    """The schema uses a keyword the fast checker does not implement."""
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _type_check(names: list[str]) -> _Check:
+    unknown = set(names) - set(_PLAIN_TYPES) - {"number", "integer"}
+    if unknown:
+        raise _UnsupportedError(f"type {sorted(unknown)}")
+    plain = tuple(cls for name in names for cls in _PLAIN_TYPES.get(name, ()))
+    number, integer = "number" in names, "integer" in names
+
+    def check(value: Any) -> bool:
+        if isinstance(value, plain):
+            return True
+        if isinstance(value, bool):  # bool is an int in Python, never a number in JSON
+            return False
+        if number and isinstance(value, int | float):
+            return True
+        return integer and (
+            isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+        )
+
+    return check
+
+
+def _all_of(checks: tuple[_Check, ...]) -> _Check:
+    if len(checks) == 1:
+        return checks[0]
+
+    def check(value: Any) -> bool:
+        return all(one(value) for one in checks)
+
+    return check
+
+
+def _properties(subs: tuple[tuple[str, _Check], ...]) -> _Check:
+    def check(value: Any) -> bool:
+        if isinstance(value, dict):
+            for name, sub in subs:
+                if name in value and not sub(value[name]):
+                    return False
+        return True
+
+    return check
+
+
+def _keyword_check(keyword: str, arg: Any) -> _Check | None:
+    """The check of one leaf keyword (``None`` if ``keyword`` is not a leaf keyword)."""
+    if keyword == "pattern":
+        search = re.compile(arg).search
+        return lambda v: not isinstance(v, str) or search(v) is not None
+    if keyword == "minLength":
+        return lambda v: not isinstance(v, str) or len(v) >= arg
+    if keyword == "maxLength":
+        return lambda v: not isinstance(v, str) or len(v) <= arg
+    if keyword == "format":
+        return lambda v: not isinstance(v, str) or _FORMATS.conforms(v, arg)
+    if keyword == "minimum":
+        return lambda v: not _is_number(v) or v >= arg
+    if keyword == "maximum":
+        return lambda v: not _is_number(v) or v <= arg
+    if keyword == "exclusiveMinimum":
+        return lambda v: not _is_number(v) or v > arg
+    if keyword == "exclusiveMaximum":
+        return lambda v: not _is_number(v) or v < arg
+    if keyword == "minItems":
+        return lambda v: not isinstance(v, list) or len(v) >= arg
+    if keyword == "required":
+        names = tuple(arg)
+        return lambda v: not isinstance(v, dict) or all(name in v for name in names)
+    if keyword in ("enum", "const"):
+        options = [arg] if keyword == "const" else arg
+        if not all(isinstance(option, str) for option in options):
+            raise _UnsupportedError(f"{keyword} with non-string values")
+        allowed = frozenset(options)
+        return lambda v: isinstance(v, str) and v in allowed
+    if keyword == "type":
+        return _type_check([arg] if isinstance(arg, str) else list(arg))
+    return None
+
+
+def _items_check(item: _Check) -> _Check:
+    return lambda v: not isinstance(v, list) or all(map(item, v))
+
+
+def _if_check(condition: _Check, then: _Check, otherwise: _Check) -> _Check:
+    return lambda v: then(v) if condition(v) else otherwise(v)
+
+
+def _compile(schema: Any) -> _Check:
+    """A fast "is valid" predicate equivalent to jsonschema for the keywords handled here."""
+    if schema is True or schema == {}:
+        return lambda value: True
+    if not isinstance(schema, dict):
+        raise _UnsupportedError(repr(schema))
+    checks: list[_Check] = []
+    for keyword, arg in schema.items():
+        if keyword in _ANNOTATIONS or keyword in ("then", "else"):
+            continue
+        leaf = _keyword_check(keyword, arg)
+        if leaf is not None:
+            checks.append(leaf)
+        elif keyword == "properties":
+            checks.append(_properties(tuple((k, _compile(sub)) for k, sub in arg.items())))
+        elif keyword == "items":
+            checks.append(_items_check(_compile(arg)))
+        elif keyword == "allOf":
+            checks.append(_all_of(tuple(_compile(sub) for sub in arg)))
+        elif keyword == "if":
+            checks.append(
+                _if_check(
+                    _compile(arg),
+                    _compile(schema.get("then", True)),
+                    _compile(schema.get("else", True)),
+                )
+            )
+        else:
+            raise _UnsupportedError(keyword)
+    return _all_of(tuple(checks)) if checks else (lambda value: True)
+
+
+def _describe(error: ValidationError) -> str:
+    message = error.message
+    if error.cause is not None:
+        message = f"{message} ({error.cause})"
+    text = f"{error.json_path}: {message}"
+    return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 3] + "..."
+
+
+# ---------------------------------------------------------------------------------------------
+# Line loop
+# ---------------------------------------------------------------------------------------------
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constants)
+
+# Builds (table, record) from a schema-valid object; raises _MappingError on inconsistencies.
+_Builder = Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Feed:
+    schema: str
+    build: _Builder
+    message_type: str | None = None
+
+
+def _parse_lines(data: bytes, source: str, feed: _Feed) -> Iterator[Outcome]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        bad_line = data[: exc.start].count(b"\n") + 1
+        yield Rejected(
+            0,
+            data.decode("utf-8", errors="backslashreplace"),
+            E_ENCODING,
+            f"{source}: not valid UTF-8 at byte offset {exc.start} (line {bad_line}): {exc.reason}",
+            feed.message_type,
+        )
+        return
+    validator = _validator(feed.schema)
+    fast = _fast_check(feed.schema)
+    index = -1
+    for line_no, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        index += 1
+        raw = line.rstrip("\r")
+        yield _parse_line(raw, line_no, index, validator, fast, feed)
+    if index < 0:
+        yield Rejected(
+            0, text, E_EMPTY, f"{source}: the file holds no JSON line", feed.message_type
+        )
+
+
+def _parse_line(
+    raw: str,
+    line_no: int,
+    index: int,
+    validator: Draft202012Validator,
+    fast: _Check | None,
+    feed: _Feed,
+) -> Outcome:
+    def reject(code: str, reason: str) -> Rejected:
+        return Rejected(index, raw, code, f"line {line_no}: {reason}", feed.message_type)
+
+    try:
+        obj = _DECODER.decode(raw)
+    except json.JSONDecodeError as exc:
+        return reject(E_SYNTAX, f"invalid JSON at column {exc.colno}: {exc.msg}")
+    except ValueError as exc:  # NaN / Infinity
+        return reject(E_SYNTAX, f"invalid JSON: {exc}")
+    except RecursionError:
+        return reject(E_SYNTAX, "invalid JSON: nested too deeply")
+    if "\\u" in raw and not _encodable(obj):
+        return reject(E_ENCODING, "a \\u escape encodes a lone UTF-16 surrogate")
+
+    if fast is None or not fast(obj):
+        error = best_match(validator.iter_errors(obj))
+        if error is not None:
+            return reject(E_SCHEMA, _describe(error))
+    try:
+        table, record = feed.build(obj)
+    except _MappingError as exc:
+        return reject(E_MAPPING, str(exc))
+    return ParsedRecord(table, index, record)
+
+
+def _encodable(obj: Any) -> bool:
+    try:
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Feeds
+# ---------------------------------------------------------------------------------------------
+
+
+def _simple_builder(table: str) -> _Builder:
+    convert = _converter(_table_type(table))
+
+    def build(obj: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        return table, convert(obj)
+
+    return build
+
+
+def _build_cms_declaration(obj: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    convert, business = _cms_shape()
+    record: dict[str, Any] = {
+        "syntax": "json",
+        "message_type": CMS_JSON_MESSAGE_TYPE,
+        "directory_version": None,
+        "interchange_ref": None,
+        "message_ref": None,
+        "sender_id": None,
+        "recipient_id": None,
+        "control_issues": [],
+    }
+    unknown: list[str] = []
+    _unknown_keys(obj, business, "$", unknown)
+    record["unknown_segments"] = unknown
+    converted = convert(obj)
+    assert converted is not None
+    record.update(converted)
+    return "cms_declarations", record
+
+
+@cache
+def _cms_shape() -> tuple[Callable[[Any], Any], _Type]:
+    """Converter and type of the business columns (the envelope is ours to set, not JSON's)."""
+    fields = tuple(f for f in _table_type("cms_declarations")[1] if f[0] not in _ENVELOPE_COLUMNS)
+    business: _Type = ("struct", fields)
+    return _converter(business), business
+
+
+@cache
+def _hr_converters() -> dict[str, Callable[[Any], Any]]:
+    return {kind: _converter(_table_type(table)) for kind, table in _HR_TABLES.items()}
+
+
+def _build_hr_record(obj: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    kind = obj["record_type"]
+    record = _hr_converters()[kind](obj)
+    if kind == "posting" and record["end_date"] and record["end_date"] < record["start_date"]:
+        raise _MappingError(
+            f"posting {record['posting_id']}: end_date {record['end_date']} is before "
+            f"start_date {record['start_date']}"
+        )
+    if kind == "shift" and record["shift_end"] < record["shift_start"]:
+        raise _MappingError(
+            f"shift {record['shift_id']}: shift_end {record['shift_end'].isoformat()} is before "
+            f"shift_start {record['shift_start'].isoformat()}"
+        )
+    return _HR_TABLES[kind], record
+
+
+@cache
+def _feeds() -> dict[str, _Feed]:
+    return {
+        "cms/json": _Feed("cms_declaration.json", _build_cms_declaration, CMS_JSON_MESSAGE_TYPE),
+        "cms/inspections": _Feed(
+            "inspection_outcome.json", _simple_builder("cms_inspection_outcomes")
+        ),
+        "ects/events": _Feed("ects_event.json", _simple_builder("ects_events")),
+        "erp/payments": _Feed("erp_payment.json", _simple_builder("erp_payments")),
+        "hr/records": _Feed("hr_record.json", _build_hr_record),
+    }
+
+
+def parse_cms_json_declarations(data: bytes, source: str) -> Iterator[Outcome]:
+    """Declarations as JSON lines (feed ``cms/json``) -> ``cms_declarations`` (syntax json)."""
+    return _parse_lines(data, source, _feeds()["cms/json"])
+
+
+def parse_inspection_outcomes(data: bytes, source: str) -> Iterator[Outcome]:
+    """Inspection outcomes (feed ``cms/inspections``) -> ``cms_inspection_outcomes``."""
+    return _parse_lines(data, source, _feeds()["cms/inspections"])
+
+
+def parse_ects_events(data: bytes, source: str) -> Iterator[Outcome]:
+    """GPS positions and e-seal events (feed ``ects/events``) -> ``ects_events``."""
+    return _parse_lines(data, source, _feeds()["ects/events"])
+
+
+def parse_erp_payments(data: bytes, source: str) -> Iterator[Outcome]:
+    """Payments, receipts and refunds (feed ``erp/payments``) -> ``erp_payments``."""
+    return _parse_lines(data, source, _feeds()["erp/payments"])
+
+
+def parse_hr_records(data: bytes, source: str) -> Iterator[Outcome]:
+    """Officers, postings and shifts (feed ``hr/records``) -> ``hr_officers``/``hr_postings``/
+    ``hr_shifts`` by each line's ``record_type``."""
+    return _parse_lines(data, source, _feeds()["hr/records"])
+
+
+JSON_PARSERS: dict[str, FileParser] = {
+    "cms/json": parse_cms_json_declarations,
+    "cms/inspections": parse_inspection_outcomes,
+    "ects/events": parse_ects_events,
+    "erp/payments": parse_erp_payments,
+    "hr/records": parse_hr_records,
+}

@@ -1,0 +1,1 @@
+"""Bronze ingestion: landed files into Delta bronze tables (see :mod:`lakehouse.ingest.bronze`)."""

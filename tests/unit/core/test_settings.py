@@ -1,0 +1,86 @@
+"""Settings: one typed object from the environment, local by default, errors that name the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lakehouse.errors import SettingsError, SetupError
+from lakehouse.settings import get_settings, load_settings, normalize_lake_root, override_settings
+from lakehouse.spark import s3a_conf, session_conf
+
+pytestmark = pytest.mark.unit
+
+
+def test_defaults_are_local_with_a_file_lake_under_the_working_directory(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings({})
+    assert settings.env == "local"
+    assert settings.lake_root == (tmp_path / "lake").resolve().as_uri()
+    assert settings.table_uri("bronze", "erp_payments").endswith("/lake/bronze/erp_payments")
+    assert not settings.is_s3
+
+
+def test_s3_settings_come_from_the_environment_and_secrets_are_not_printed() -> None:
+    settings = load_settings({
+        "LAKEHOUSE_ENV": "prod",
+        "LAKEHOUSE_LAKE_ROOT": "s3://customs-lake/prod/",
+        "LAKEHOUSE_S3_ENDPOINT": "http://127.0.0.1:9000",
+        "LAKEHOUSE_S3_ACCESS_KEY": "AKIAEXAMPLE",
+        "LAKEHOUSE_S3_SECRET_KEY": "very-secret",
+    })
+    assert settings.lake_root == "s3a://customs-lake/prod"
+    assert settings.is_s3
+    assert settings.s3.ssl is False  # http endpoint
+    assert "very-secret" not in repr(settings)
+    conf = s3a_conf(settings)
+    assert conf["spark.hadoop.fs.s3a.endpoint"] == "http://127.0.0.1:9000"
+    assert conf["spark.hadoop.fs.s3a.path.style.access"] == "true"
+    assert conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] == "false"
+    assert conf["spark.hadoop.fs.s3a.secret.key"] == "very-secret"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"LAKEHOUSE_ENV": "staging"}, "LAKEHOUSE_ENV='staging' is not one of local, test, prod"),
+        ({"LAKEHOUSE_ENV": "prod"}, "set LAKEHOUSE_LAKE_ROOT"),
+        ({"LAKEHOUSE_LAKE_ROOT": "hdfs://nn/lake"}, "unsupported scheme 'hdfs'"),
+        ({"LAKEHOUSE_LAKE_ROOT": "s3a://"}, "has no bucket"),
+        ({"LAKEHOUSE_S3_PATH_STYLE": "maybe"}, "LAKEHOUSE_S3_PATH_STYLE='maybe' is not a boolean"),
+        ({"LAKEHOUSE_SHUFFLE_PARTITIONS": "many"}, "LAKEHOUSE_SHUFFLE_PARTITIONS='many'"),
+    ],
+)
+def test_bad_settings_are_rejected_with_the_variable_to_fix(env: dict, message: str) -> None:
+    with pytest.raises(SettingsError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_settings(env)
+
+
+def test_override_settings_is_scoped() -> None:
+    before = get_settings()
+    with override_settings(lake_root="file:///tmp/other") as inside:
+        assert get_settings() is inside and inside.lake_root == "file:///tmp/other"
+    assert get_settings() is before
+
+
+def test_paths_become_file_uris() -> None:
+    assert normalize_lake_root("/srv/lake/") == Path("/srv/lake").as_uri()
+
+
+def test_session_conf_names_the_fix_when_jars_are_missing(tmp_path) -> None:
+    settings = load_settings({"LAKEHOUSE_CACHE_DIR": str(tmp_path)})
+    with pytest.raises(SetupError, match="run scripts/bootstrap.sh"):
+        session_conf(settings, app_name="x")
+
+
+def test_session_conf_enables_delta_and_uses_the_cached_jars(tmp_path) -> None:
+    jars = tmp_path / "jars" / "spark"
+    jars.mkdir(parents=True)
+    for name in ("delta-spark_4.2_2.13-4.4.0.jar", "delta-storage-4.4.0.jar", "hadoop-aws-3.5.0.jar",
+                 "bundle-2.35.4.jar"):
+        (jars / name).write_bytes(b"")
+    conf = session_conf(load_settings({"LAKEHOUSE_CACHE_DIR": str(tmp_path)}), app_name="x")
+    assert conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
+    assert conf["spark.jars"].count(".jar") == 4
+    assert conf["spark.sql.session.timeZone"] == "UTC"

@@ -45,6 +45,7 @@ __all__ = [
     "StatelessTimeoutError",
     "ensure_stateless",
     "flow_bundles",
+    "prune_bundles",
     "run_flow",
 ]
 
@@ -220,6 +221,57 @@ def flow_bundles(flow: Mapping[str, Any]) -> set[tuple[str, str, str]]:
     return found
 
 
+def prune_bundles(flow: Mapping[str, Any], artifacts: Sequence[str]) -> dict[str, Any]:
+    """A copy of the flow without the components of the given NAR artifacts.
+
+    Why: a flow can carry a production-only branch (e.g. the ``PutS3Object`` landing sink of
+    ``nifi-aws-nar``) whose NAR a Stateless install lacks; Stateless refuses a flow with any
+    missing bundle. Pruning removes those processors and controller services, every
+    connection touching them, and the ``RouteOnAttribute`` routes (dynamic properties) whose
+    relationship fed only removed components, so the rest of the very same JSON runs. Parameters
+    no longer referenced are dropped from the context too.
+    """
+    out: dict[str, Any] = json.loads(json.dumps(flow))
+    drop = set(artifacts)
+
+    def walk(group: dict[str, Any]) -> None:
+        gone = {
+            c["identifier"]
+            for key in ("processors", "controllerServices")
+            for c in group.get(key, []) or []
+            if (c.get("bundle") or {}).get("artifact") in drop
+        }
+        group["processors"] = [p for p in group.get("processors", []) if p["identifier"] not in gone]
+        group["controllerServices"] = [
+            s for s in group.get("controllerServices", []) if s["identifier"] not in gone
+        ]
+        kept, removed = [], []
+        for conn in group.get("connections", []) or []:
+            ends = {conn["source"]["id"], conn["destination"]["id"]}
+            (removed if ends & gone else kept).append(conn)
+        group["connections"] = kept
+        for conn in removed:
+            src = next((p for p in group["processors"] if p["identifier"] == conn["source"]["id"]), None)
+            if src is None or not src["type"].endswith(".RouteOnAttribute"):
+                continue
+            for rel in conn["selectedRelationships"]:
+                still_used = any(
+                    c["source"]["id"] == src["identifier"] and rel in c["selectedRelationships"]
+                    for c in kept
+                )
+                if not still_used:
+                    src["properties"].pop(rel, None)
+        for child in group.get("processGroups", []) or []:
+            walk(child)
+
+    walk(out["flowContents"])
+    text = json.dumps(out["flowContents"])
+    used = set(re.findall(r"#\{([^}]+)\}", text))
+    for context in (out.get("parameterContexts") or {}).values():
+        context["parameters"] = [p for p in context.get("parameters", []) if p["name"] in used]
+    return out
+
+
 def run_flow(
     flow_path: Path | str,
     parameters: Mapping[str, str],
@@ -230,6 +282,7 @@ def run_flow(
     failure_ports: Sequence[str] = ("failure",),
     heap: str = "1g",
     extra_jvm_args: Sequence[str] = (),
+    state_file: Path | str | None = None,
 ) -> StatelessRunResult:
     """Trigger the flow once with NiFi Stateless and return when it has committed.
 
@@ -237,6 +290,11 @@ def run_flow(
     ``flowContents.parameterContextName``); unknown names are rejected up front because
     NiFi would silently ignore them and run with the exported defaults. The engine and flow
     properties files and the JVM log are written to ``work_dir`` (kept for post-mortems).
+
+    ``state_file`` keeps component state (QueryDatabaseTable's maximum values, ListFile's
+    timestamps) between runs: Stateless holds state only in memory, so without it an
+    incremental source starts from scratch each run. The launcher loads it before the trigger
+    and rewrites it only after a successful trigger, so a failed run never advances it.
 
     Runs of one install are serialized with a file lock: they share the unpacked-NAR working
     directory, and NAR unpacking is only guarded inside one JVM.
@@ -286,6 +344,8 @@ def run_flow(
         str(engine_props),
         str(flow_props),
     ]
+    if state_file is not None:
+        cmd.append(str(Path(state_file).resolve()))
     env = {**os.environ, "JAVA_HOME": str(install.java_home)}
     env.pop("JAVA_TOOL_OPTIONS", None)  # its banner on stderr would pollute the log tail
 

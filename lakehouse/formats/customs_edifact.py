@@ -52,6 +52,7 @@ from lakehouse.formats.edifact import (
 
 __all__ = [
     "TABLE_BY_MESSAGE_TYPE",
+    "MappingError",
     "map_cuscar",
     "map_cusdec",
     "map_cusres",
@@ -127,14 +128,26 @@ def _s(value: str) -> str | None:
     return value or None
 
 
+_INT_MAX = 2**31 - 1
+
+
 def _int(value: str) -> int | None:
-    value = value.strip()
-    if value.isdigit():
-        return int(value)
+    """An ``int`` column value (Spark int); ``None`` when not an integer or out of range."""
     dec = to_decimal(value)
-    if dec is not None and dec == dec.to_integral_value():
-        return int(dec)
-    return None
+    if dec is None or dec != dec.to_integral_value() or abs(dec) > _INT_MAX:
+        return None
+    return int(dec)
+
+
+def _num(value: str, dec: str, int_digits: int = 14) -> Decimal | None:
+    """A decimal column value; ``None`` when not a number or too large for the column.
+
+    ``int_digits`` is precision minus scale of the target (decimal(18,4) -> 14).
+    """
+    number = to_decimal(value, dec)
+    if number is None or abs(number) >= Decimal(10) ** int_digits:
+        return None
+    return number
 
 
 def _envelope(msg: Message) -> dict[str, Any]:
@@ -181,11 +194,18 @@ def _tax(seg: Segment, dec: str) -> dict[str, Any]:
     return {
         "tax_type": _s(component(seg, 2, 0)) or _s(component(seg, 1)),
         "tax_category": _s(component(seg, 6)),
-        "rate": to_decimal(component(seg, 5, 3), dec),
-        "base_amount": to_decimal(component(seg, 4, 0), dec),
+        "rate": _num(component(seg, 5, 3), dec, 12),
+        "base_amount": _num(component(seg, 4, 0), dec),
         "amount": None,
         "currency": None,
     }
+
+
+def _tax_complete(seg: Segment, tax: dict[str, Any]) -> bool:
+    """False when a rate/basis was written but did not parse (keep the segment raw)."""
+    return (tax["rate"] is not None or not component(seg, 5, 3).strip()) and (
+        tax["base_amount"] is not None or not component(seg, 4, 0).strip()
+    )
 
 
 _TAX_AMOUNT = frozenset({"161", "176", "55", "9", "124", "150"})
@@ -195,7 +215,7 @@ _TAX_BASE = frozenset({"125", "56"})
 def _tax_moa(tax: dict[str, Any], seg: Segment, dec: str) -> bool:
     """Apply a MOA inside a TAX group; False when it does not belong there."""
     qual = component(seg, 1, 0)
-    amount = to_decimal(component(seg, 1, 1), dec)
+    amount = _num(component(seg, 1, 1), dec)
     if amount is None:
         return False
     if qual in _TAX_AMOUNT and tax["amount"] is None:
@@ -240,7 +260,7 @@ def _convert_mass(value: Decimal, unit: str, target: str) -> Decimal | None:
 def _item_mea(item: dict[str, Any], seg: Segment, dec: str) -> bool:
     """MEA: 6311 purpose (WT / AAE), C502 6313 dimension, C174 unit:value. True when stored."""
     purpose, dim = component(seg, 1), component(seg, 2, 0)
-    unit, value = component(seg, 3, 0), to_decimal(component(seg, 3, 1), dec)
+    unit, value = component(seg, 3, 0), _num(component(seg, 3, 1), dec)
     if value is None:
         return False
     is_mass = (
@@ -338,14 +358,14 @@ def _item_segment(item: dict[str, Any], seg: Segment, dec: str) -> bool:
     if tag == "MEA":
         return _item_mea(item, seg, dec)
     if tag == "QTY":
-        value = to_decimal(component(seg, 1, 1), dec)
+        value = _num(component(seg, 1, 1), dec)
         if value is None or item["quantity"] is not None:
             return False
         item["quantity"], item["quantity_unit"] = value, _s(component(seg, 1, 2))
         return True
     if tag == "MOA":
         qual = component(seg, 1, 0)
-        amount = to_decimal(component(seg, 1, 1), dec)
+        amount = _num(component(seg, 1, 1), dec)
         if amount is None:
             return False
         if qual == "40" or (qual == "41" and item["customs_value"] is None):
@@ -432,9 +452,11 @@ def map_cusdec(msg: Message) -> dict[str, Any]:
         elif tag == "TAX":
             tax = _tax(seg, dec)
             (item["taxes"] if item is not None else rec["declaration_taxes"]).append(tax)
+            ok = _tax_complete(seg, tax)
         elif tag == "CST" and phase != "S" and (phase == "D" or component(seg, 1)):
             item = _new_item(seg, len(items) + 1)
             items.append(item)
+            ok = _int(component(seg, 1)) is not None or not component(seg, 1).strip()
         elif item is not None:
             ok = _item_segment(item, seg, dec)
         elif phase == "S":
@@ -491,7 +513,7 @@ def map_cusdec(msg: Message) -> dict[str, Any]:
                 rec["delivery_terms"] = terms
         elif tag == "MOA":
             ctx = tag
-            amount = to_decimal(component(seg, 1, 1), dec)
+            amount = _num(component(seg, 1, 1), dec)
             ok = component(seg, 1, 0) == "39" and amount is not None
             ok = ok and rec["invoice_amount"] is None
             if ok:
@@ -499,7 +521,7 @@ def map_cusdec(msg: Message) -> dict[str, Any]:
                 rec["invoice_currency"] = _s(component(seg, 1, 2)) or rec["invoice_currency"]
         elif tag == "CUX":
             ctx = tag
-            rate = to_decimal(component(seg, 3), dec)
+            rate = _num(component(seg, 3), dec, 10)
             ok = rate is not None and rec["exchange_rate"] is None
             if ok:
                 rec["exchange_rate"] = rate
@@ -614,6 +636,7 @@ def map_cusres(msg: Message) -> dict[str, Any]:
         elif tag == "TAX":
             tax = _tax(seg, dec)
             rec["taxes"].append(tax)
+            ok = _tax_complete(seg, tax)
         elif tag in ("GIS", "GEI") and rec["status"] is None and tax is None:
             rec["status"] = _s(component(seg, 1, 0))
             ok = rec["status"] is not None
@@ -702,6 +725,9 @@ def map_cuscar(msg: Message) -> dict[str, Any]:
                 "mass_unit": None,
             }
             consignment["goods"].append(goods)
+            ok = (goods["packages"] is not None or not component(seg, 2, 0).strip()) and (
+                _int(component(seg, 1)) is not None or not component(seg, 1).strip()
+            )
         elif ctx == "GID" and goods is not None and tag in ("FTX", "MEA", "PAC", "CST", "PIA"):
             ok = _cuscar_goods(goods, seg, dec)
         elif consignment is not None and tag == "NAD" and component(seg, 1) in ("CZ", "CN"):
@@ -774,7 +800,7 @@ def _cuscar_goods(goods: dict[str, Any], seg: Segment, dec: str) -> bool:
         goods["description"] = f"{goods['description']} {text}" if goods["description"] else text
         return True
     if tag == "MEA":
-        value = to_decimal(component(seg, 3, 1), dec)
+        value = _num(component(seg, 3, 1), dec)
         if value is None or goods["gross_mass"] is not None:
             return False
         if component(seg, 2, 0) not in _GROSS:

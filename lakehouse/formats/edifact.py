@@ -62,7 +62,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from lakehouse.formats.base import (
     E_CONTROL_COUNT,
@@ -75,6 +75,7 @@ from lakehouse.formats.base import (
 __all__ = [
     "CHARSETS",
     "DEFAULT_DELIMITERS",
+    "LEVEL_B_DELIMITERS",
     "Delimiters",
     "EdifactError",
     "Element",
@@ -84,6 +85,7 @@ __all__ = [
     "Segment",
     "SyntaxProblem",
     "component",
+    "components",
     "element",
     "iter_messages",
     "to_decimal",
@@ -130,6 +132,7 @@ _UTF8_CHARSETS = frozenset({"utf-8"})
 _BOM = "\xef\xbb\xbf"  # the UTF-8 BOM as seen through a latin-1 decode
 _WS = " \t\r\n\f\v"
 _TAG_RE = re.compile(r"[A-Z][A-Z0-9]{2}\Z")
+_NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)\Z")
 # Private-use code points standing for released service characters while splitting.
 _S_COMP, _S_ELEM, _S_REL, _S_REP, _S_TERM = "\ue000", "\ue001", "\ue002", "\ue003", "\ue004"
 _SENTINEL_RE = re.compile("[\ue000-\ue004]")
@@ -215,10 +218,11 @@ def components(seg: Segment, index: int) -> tuple[str, ...]:
 
 
 def to_decimal(value: str, decimal_mark: str = ".") -> Decimal | None:
-    """Parse an EDIFACT numeric value; ``None`` when empty or not a number.
+    """Parse an EDIFACT numeric value; ``None`` when empty or not an EDIFACT number.
 
     Both the UNA decimal mark and the full stop are accepted (ISO 9735 allows either mark);
-    a leading mark (``.5``, ``,5``) is fine; a leading ``+`` is tolerated.
+    a leading mark (``.5``, ``,5``) and a leading sign are fine. Exponents, ``NaN``,
+    ``Infinity``, thousands separators and non-ASCII digits are not EDIFACT numbers.
     """
     value = value.strip()
     if not value:
@@ -227,11 +231,9 @@ def to_decimal(value: str, decimal_mark: str = ".") -> Decimal | None:
         value = value.replace(decimal_mark, ".")
     elif "," in value:
         value = value.replace(",", ".")
-    try:
-        result = Decimal(value)
-    except InvalidOperation:
+    if not _NUMBER_RE.match(value):
         return None
-    return result if result.is_finite() else None
+    return Decimal(value)
 
 
 # --------------------------------------------------------------------------- tokenizer

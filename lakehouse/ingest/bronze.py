@@ -21,6 +21,7 @@ that needs whole batches across tables joins on the file log's committed rows.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 APP_ID = "customs-lakehouse/bronze-ingest"
+_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 DEFAULT_MAX_FILES = 5000
 
 Progress = Callable[[str], None]
@@ -139,12 +141,16 @@ def ingest_landing(
     listed = _list_landing(spark, settings)
     report.files_listed = len(listed)
     batch_id = last_batch
+    tried: set[str] = set()
     while True:
-        candidates = _new_files(spark, settings, listed)
+        candidates = [c for c in _new_files(spark, settings, listed) if c[0] not in tried]
         if not candidates:
             break
-        batch_id += 1
+        tried.update(c[0] for c in candidates[:max_files])
         planned = _plan(spark, settings, candidates[:max_files])
+        if not planned:  # every candidate vanished before it could be read: nothing to do
+            continue
+        batch_id += 1
         _append_log(spark, settings, batch_id, planned, status="planned", app_suffix="plan")
         say(
             f"batch {batch_id}: {len(planned)} files planned "
@@ -217,14 +223,15 @@ def _plan(
     """Hash the candidates and mark content already ingested (or repeated) as duplicates."""
     from pyspark.sql import functions as F
 
-    paths = [c[0] for c in candidates]
-    hashed = {
-        r.path: r.sha
-        for r in spark.read.format("binaryFile")
-        .load(paths)
-        .select("path", F.sha2("content", 256).alias("sha"))
-        .collect()
-    }
+    paths = [c[0] for c in candidates if c[1] > 0]
+    # Spark's file scan skips empty files, so their (well-known) hash is set here.
+    hashed = {c[0]: _EMPTY_SHA256 for c in candidates if c[1] == 0}
+    if paths:
+        files = spark.read.format("binaryFile").load(paths)
+        hashed |= {
+            r.path: r.sha
+            for r in files.select("path", F.sha2("content", 256).alias("sha")).collect()
+        }
     log = _delta(spark, settings, FILE_LOG).where(F.col("duplicate_of").isNull())
     known = {
         r.file_sha256: r.source_uri
@@ -342,34 +349,61 @@ def _struct_of(ddl: str):
     return _parse_datatype_string(ddl)
 
 
-def _parse_files(
-    spark: SparkSession, ctx: WorkerContext, spark_schema, primaries: list[_Planned]
+def _empty_file_rejections(
+    spark: SparkSession, ctx: WorkerContext, empty: list[_Planned]
 ) -> DataFrame:
-    """Parse the files in Spark's Python workers; empty files, which Spark's scan skips, here."""
+    """Quarantine rows for empty files, which Spark's file scan skips (so no worker sees them)."""
     import pyarrow as pa
 
-    readable = [p.path for p in primaries if p.size > 0]
-    empty = [p for p in primaries if p.size == 0]
-    frames = []
-    if readable:
-        files = spark.read.format("binaryFile").load(readable)
-        frames.append(files.mapInArrow(make_parser(ctx), spark_schema))
-    if empty:
-        listing = pa.RecordBatch.from_pydict(
-            {
-                "path": [p.path for p in empty],
-                "content": pa.array([b""] * len(empty), type=pa.binary()),
-                "modificationTime": pa.array(
-                    [p.modified for p in empty], type=pa.timestamp("us", tz="UTC")
-                ),
-            }
+    listing = pa.RecordBatch.from_pydict(
+        {
+            "path": [p.path for p in empty],
+            "content": pa.array([b""] * len(empty), type=pa.binary()),
+            "modificationTime": pa.array(
+                [p.modified for p in empty], type=pa.timestamp("us", tz="UTC")
+            ),
+        }
+    )
+    col = column_name(QUARANTINE_TABLE)
+    rows = [
+        row
+        for batch in make_parser(ctx)(iter([listing]))
+        for row in batch.column(col).to_pylist()
+        if row is not None
+    ]
+    return spark.createDataFrame(rows, _struct(QUARANTINE, with_ingest=False))
+
+
+def _outputs(
+    spark: SparkSession, ctx: WorkerContext, parsed: DataFrame | None, empty: list[_Planned]
+) -> dict[str, tuple[DataFrame, dict[str, int]]]:
+    """Per target table: the rows to append and the row count per file (by SHA-256)."""
+    from pyspark.sql import functions as F
+
+    outputs: dict[str, tuple[DataFrame, dict[str, int]]] = {}
+    if parsed is not None:
+        per_file = (
+            parsed.groupBy("_table", F.col("_ingest.file_sha256").alias("sha")).count().collect()
         )
-        rows = pa.Table.from_batches(list(make_parser(ctx)(iter([listing]))), schema=ctx.schema)
-        frames.append(spark.createDataFrame(rows, schema=spark_schema))
-    out = frames[0]
-    for frame in frames[1:]:
-        out = out.unionByName(frame)
-    return out
+        for table in sorted({r["_table"] for r in per_file}):
+            rows = parsed.where(F.col("_table") == table)
+            col = column_name(table)
+            out = (
+                rows.select(f"{col}.*")
+                if table == QUARANTINE_TABLE
+                else rows.select(f"{col}.*", "_ingest")
+            )
+            by_file = {r.sha: int(r["count"]) for r in per_file if r["_table"] == table}
+            outputs[table] = (out, by_file)
+    if empty:
+        rejected = _empty_file_rejections(spark, ctx, empty)
+        by_file = {p.sha: 1 for p in empty}
+        if QUARANTINE_TABLE in outputs:
+            out, counts = outputs[QUARANTINE_TABLE]
+            outputs[QUARANTINE_TABLE] = (out.unionByName(rejected), {**counts, **by_file})
+        else:
+            outputs[QUARANTINE_TABLE] = (rejected, by_file)
+    return outputs
 
 
 def _run_batch(
@@ -383,7 +417,6 @@ def _run_batch(
     fail_at: str | None,
 ) -> None:
     from pyspark import StorageLevel
-    from pyspark.sql import functions as F
 
     primaries = [p for p in planned if p.duplicate_of is None]
     report.batches.append(batch_id)
@@ -392,40 +425,31 @@ def _run_batch(
     if primaries:
         spark_schema, arrow_schema = _output_schema(spark)
         ctx = WorkerContext(arrow_schema, tuple(BRONZE), options, batch_id, datetime.now(UTC))
-        parsed = _parse_files(spark, ctx, spark_schema, primaries).persist(
-            StorageLevel.MEMORY_AND_DISK
-        )
+        readable = [p.path for p in primaries if p.size > 0]
+        empty = [p for p in primaries if p.size == 0]
+        parsed = None
+        if readable:
+            files = spark.read.format("binaryFile").load(readable)
+            parsed = files.mapInArrow(make_parser(ctx), spark_schema)
+            parsed = parsed.persist(StorageLevel.MEMORY_AND_DISK)
         try:
-            per_file = (
-                parsed.groupBy("_table", F.col("_ingest.file_sha256").alias("sha"))
-                .count()
-                .collect()
-            )
-            totals: dict[str, int] = {}
-            for row in per_file:
-                totals[row["_table"]] = totals.get(row["_table"], 0) + int(row["count"])
-                rec, rej = counts.get(row.sha, (0, 0))
-                if row["_table"] == QUARANTINE_TABLE:
-                    rej += int(row["count"])
-                else:
-                    rec += int(row["count"])
-                counts[row.sha] = (rec, rej)
-            for table in sorted(totals):
-                col = column_name(table)
-                if table == QUARANTINE_TABLE:
-                    out = parsed.where(F.col("_table") == table).select(f"{col}.*")
-                else:
-                    out = parsed.where(F.col("_table") == table).select(f"{col}.*", "_ingest")
+            outputs = _outputs(spark, ctx, parsed, empty)
+            for table in sorted(outputs):
+                out, by_file = outputs[table]
+                for sha, n in by_file.items():
+                    rec, rej = counts.get(sha, (0, 0))
+                    counts[sha] = (rec, rej + n) if table == QUARANTINE_TABLE else (rec + n, rej)
+                total = sum(by_file.values())
                 _append(out, settings.table_uri("bronze", table), batch_id, "data")
-                say(f"batch {batch_id}: {totals[table]:>9,} rows -> bronze.{table}")
+                say(f"batch {batch_id}: {total:>9,} rows -> bronze.{table}")
                 _maybe_fail(fail_at, f"after_table:{table}")
-            for table, n in totals.items():
                 if table == QUARANTINE_TABLE:
-                    report.rejected += n
+                    report.rejected += total
                 else:
-                    report.records[table] = report.records.get(table, 0) + n
+                    report.records[table] = report.records.get(table, 0) + total
         finally:
-            parsed.unpersist()
+            if parsed is not None:
+                parsed.unpersist()
     _maybe_fail(fail_at, "before_commit")
     _append_log(
         spark, settings, batch_id, planned, status="committed", app_suffix="commit", counts=counts

@@ -13,7 +13,9 @@ from lakehouse.spark import s3a_conf, session_conf
 pytestmark = pytest.mark.unit
 
 
-def test_defaults_are_local_with_a_file_lake_under_the_working_directory(tmp_path, monkeypatch) -> None:
+def test_defaults_are_local_with_a_file_lake_under_the_working_directory(
+    tmp_path, monkeypatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     settings = load_settings({})
     assert settings.env == "local"
@@ -23,13 +25,15 @@ def test_defaults_are_local_with_a_file_lake_under_the_working_directory(tmp_pat
 
 
 def test_s3_settings_come_from_the_environment_and_secrets_are_not_printed() -> None:
-    settings = load_settings({
-        "LAKEHOUSE_ENV": "prod",
-        "LAKEHOUSE_LAKE_ROOT": "s3://customs-lake/prod/",
-        "LAKEHOUSE_S3_ENDPOINT": "http://127.0.0.1:9000",
-        "LAKEHOUSE_S3_ACCESS_KEY": "AKIAEXAMPLE",
-        "LAKEHOUSE_S3_SECRET_KEY": "very-secret",
-    })
+    settings = load_settings(
+        {
+            "LAKEHOUSE_ENV": "prod",
+            "LAKEHOUSE_LAKE_ROOT": "s3://customs-lake/prod/",
+            "LAKEHOUSE_S3_ENDPOINT": "http://127.0.0.1:9000",
+            "LAKEHOUSE_S3_ACCESS_KEY": "AKIAEXAMPLE",
+            "LAKEHOUSE_S3_SECRET_KEY": "very-secret",
+        }
+    )
     assert settings.lake_root == "s3a://customs-lake/prod"
     assert settings.is_s3
     assert settings.s3.ssl is False  # http endpoint
@@ -70,15 +74,19 @@ def test_paths_become_file_uris() -> None:
 
 def test_session_conf_names_the_fix_when_jars_are_missing(tmp_path) -> None:
     settings = load_settings({"LAKEHOUSE_CACHE_DIR": str(tmp_path)})
-    with pytest.raises(SetupError, match="run scripts/bootstrap.sh"):
+    with pytest.raises(SetupError, match=r"run scripts/bootstrap\.sh"):
         session_conf(settings, app_name="x")
 
 
 def test_session_conf_enables_delta_and_uses_the_cached_jars(tmp_path) -> None:
     jars = tmp_path / "jars" / "spark"
     jars.mkdir(parents=True)
-    for name in ("delta-spark_4.2_2.13-4.4.0.jar", "delta-storage-4.4.0.jar", "hadoop-aws-3.5.0.jar",
-                 "bundle-2.35.4.jar"):
+    for name in (
+        "delta-spark_4.2_2.13-4.4.0.jar",
+        "delta-storage-4.4.0.jar",
+        "hadoop-aws-3.5.0.jar",
+        "bundle-2.35.4.jar",
+    ):
         (jars / name).write_bytes(b"")
     conf = session_conf(load_settings({"LAKEHOUSE_CACHE_DIR": str(tmp_path)}), app_name="x")
     assert conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"

@@ -488,3 +488,39 @@ def test_unknown_segments_are_source_text() -> None:
     assert isinstance(out, ParsedRecord)
     assert "FTX+AAI+++NOTE WITH ?+ PLUS" in out.record["unknown_segments"]
     assert all(not re.search(r"'$", s) for s in out.record["unknown_segments"])
+
+
+def test_never_raises_on_mutated_input() -> None:
+    """Random byte mutations of valid files: always outcomes, never an exception."""
+    import random
+
+    rng = random.Random(20240102)
+    base = wrap(cusdec_segments("A", items=3), cusdec_segments("B", items=1)) + wrap(
+        cusdec_segments("C", items=2), ref="IC-8", charset="UNOY:4"
+    )
+    alphabet = b"'+:?*\n\r UNHUNTUNZUNBUNAUNGUNE\xef\xbb\xbf\xff\xc3\xa9E9.,"
+    for _ in range(300):
+        data = bytearray(base)
+        for _ in range(rng.randint(1, 12)):
+            pos = rng.randint(0, len(data))
+            if rng.random() < 0.5:
+                data[pos:pos] = bytes([rng.choice(alphabet)])
+            else:
+                del data[pos : pos + rng.randint(1, 25)]
+        for strict in (False, True):
+            outs = parse(bytes(data), strict=strict)
+            assert outs
+            indices = [o.message_index for o in outs]
+            assert len(indices) == len(set(indices))
+
+
+def test_exponent_is_not_an_edifact_number() -> None:
+    segs = cusdec_segments(items=1)
+    i = segs.index("MOA+40:7500.25:USD")
+    segs[i] = "MOA+40:1E999999999:USD"
+    segs[segs.index("PAC+4")] = "PAC+9E99999999"
+    (out,) = parse(wrap(segs))
+    rec = assert_record(out, "cms_declarations")
+    assert rec["items"][0]["customs_value"] is None and rec["items"][0]["packages"] is None
+    assert "MOA+40:1E999999999:USD" in rec["unknown_segments"]
+    assert "PAC+9E99999999" in rec["unknown_segments"]

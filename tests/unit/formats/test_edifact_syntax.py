@@ -375,3 +375,8 @@ def test_empty_file() -> None:
     assert isinstance(p, SyntaxProblem) and p.error_code == E_EMPTY
     (q,) = run(UNB + "UNZ+0+IC1'")
     assert isinstance(q, SyntaxProblem) and q.error_code == E_EMPTY
+
+
+def test_to_decimal_rejects_non_edifact_numbers() -> None:
+    for bad in ("1E5", "Infinity", "1.000.000", "١٢", "--1", "."):
+        assert to_decimal(bad) is None, bad

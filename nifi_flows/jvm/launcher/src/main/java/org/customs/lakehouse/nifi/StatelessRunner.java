@@ -16,6 +16,7 @@ import org.apache.nifi.stateless.flow.StatelessDataflow;
 import org.apache.nifi.stateless.flow.StatelessDataflowFactory;
 import org.apache.nifi.stateless.flow.StatelessDataflowValidation;
 import org.apache.nifi.stateless.flow.TriggerResult;
+import org.apache.nifi.components.state.Scope;
 import org.apache.nifi.flowfile.FlowFile;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,6 +24,12 @@ import org.slf4j.bridge.SLF4JBridgeHandler;
 
 import java.io.File;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.StandardCopyOption;
+import java.util.HashMap;
+import java.util.Properties;
 import java.net.URL;
 import java.net.URLClassLoader;
 import java.util.Iterator;
@@ -37,7 +44,7 @@ import java.util.concurrent.TimeUnit;
  * {@code nifi-stateless-bootstrap}'s {@code RunStatelessFlow}, which is not published on the
  * Maven Central mirror available to this project for any NiFi 2.x version.
  *
- * <p>Usage: {@code StatelessRunner <engine.properties> <flow.properties>}. The two files have the
+ * <p>Usage: {@code StatelessRunner <engine.properties> <flow.properties> [state.properties]}. The two files have the
  * same format as NiFi's own ({@code nifi.stateless.*} keys), so a flow that runs here also runs
  * with the official {@code bin/nifi-stateless.sh}.
  *
@@ -45,6 +52,12 @@ import java.util.concurrent.TimeUnit;
  * logs: 0 the trigger succeeded (and was acknowledged), 1 bad arguments or configuration,
  * 2 the flow failed validation, 3 the trigger failed (rolled back), 4 any other error.
  * The last stdout line is always {@code STATELESS_RESULT {...json...}}.
+ *
+ * <p>The optional third argument is a component-state file: Stateless keeps processor state
+ * (e.g. QueryDatabaseTable's maximum values, ListFile's timestamps) only in memory, so an
+ * incremental source would start from scratch on every run. When given, the state is loaded
+ * before the trigger and written back (atomically) only after a successful, acknowledged
+ * trigger, so a failed run never advances the watermark.
  */
 public final class StatelessRunner {
     private static final Logger logger = LoggerFactory.getLogger(StatelessRunner.class);
@@ -66,14 +79,14 @@ public final class StatelessRunner {
         // Route java.util.logging (used by a few libraries) through logback.
         SLF4JBridgeHandler.removeHandlersForRootLogger();
         SLF4JBridgeHandler.install();
-        if (args.length != 2) {
-            System.err.println("usage: StatelessRunner <engine.properties> <flow.properties>");
-            finish(EXIT_CONFIG, "usage", 0, 0, Map.of(), "expected 2 arguments, got " + args.length);
+        if (args.length != 2 && args.length != 3) {
+            System.err.println("usage: StatelessRunner <engine.properties> <flow.properties> [state.properties]");
+            finish(EXIT_CONFIG, "usage", 0, 0, Map.of(), "expected 2 or 3 arguments, got " + args.length);
             return;
         }
         int code;
         try {
-            code = run(new File(args[0]), new File(args[1]));
+            code = run(new File(args[0]), new File(args[1]), args.length == 3 ? new File(args[2]) : null);
         } catch (final StatelessConfigurationException e) {
             logger.error("Stateless configuration is invalid", e);
             code = finish(EXIT_CONFIG, "config_error", 0, 0, Map.of(), String.valueOf(e.getMessage()));
@@ -85,7 +98,7 @@ public final class StatelessRunner {
         System.exit(code);
     }
 
-    private static int run(final File engineFile, final File flowFile)
+    private static int run(final File engineFile, final File flowFile, final File stateFile)
             throws IOException, StatelessConfigurationException, InterruptedException {
         final long initStart = System.nanoTime();
         final StatelessEngineConfiguration engineConfig =
@@ -126,6 +139,9 @@ public final class StatelessRunner {
                 return finish(EXIT_INVALID, "invalid", initMillis, 0, Map.of(), validation.toString());
             }
             logger.info("Initialized Stateless dataflow in {} ms", initMillis);
+            if (stateFile != null) {
+                loadState(dataflow, stateFile);
+            }
 
             final long triggerStart = System.nanoTime();
             final DataflowTrigger trigger = dataflow.trigger();
@@ -142,6 +158,9 @@ public final class StatelessRunner {
                         initMillis, triggerMillis, outputs, cause);
             }
             result.acknowledge();
+            if (stateFile != null) {
+                saveState(dataflow, stateFile);
+            }
             logger.info("Ran dataflow in {} ms", triggerMillis);
             return finish(EXIT_OK, "success", initMillis, triggerMillis, outputs, null);
         } finally {
@@ -189,6 +208,52 @@ public final class StatelessRunner {
         } catch (final ClassNotFoundException e) {
             throw new IOException("cannot create class loader for " + candidates[0], e);
         }
+    }
+
+    /** Restores component state saved by {@link #saveState}: keys are {@code <SCOPE>.<component id>}. */
+    private static void loadState(final StatelessDataflow dataflow, final File stateFile) throws IOException {
+        if (!stateFile.isFile()) {
+            logger.info("No component state file {} yet: components start without state", stateFile);
+            return;
+        }
+        final Properties props = new Properties();
+        try (InputStream in = Files.newInputStream(stateFile.toPath())) {
+            props.load(in);
+        }
+        for (final Scope scope : Scope.values()) {
+            final Map<String, String> states = new HashMap<>();
+            final String prefix = scope.name() + ".";
+            for (final String key : props.stringPropertyNames()) {
+                if (key.startsWith(prefix)) {
+                    states.put(key.substring(prefix.length()), props.getProperty(key));
+                }
+            }
+            if (!states.isEmpty()) {
+                dataflow.setComponentStates(states, scope);
+            }
+        }
+        logger.info("Loaded component state from {}", stateFile);
+    }
+
+    private static void saveState(final StatelessDataflow dataflow, final File stateFile) throws IOException {
+        final Properties props = new Properties();
+        for (final Scope scope : Scope.values()) {
+            final Map<String, String> states = dataflow.getComponentStates(scope);
+            if (states != null) {
+                states.forEach((id, value) -> props.setProperty(scope.name() + "." + id, value));
+            }
+        }
+        final File parent = stateFile.getAbsoluteFile().getParentFile();
+        if (parent != null && !parent.isDirectory() && !parent.mkdirs()) {
+            throw new IOException("cannot create directory for state file " + stateFile);
+        }
+        final File tmp = new File(parent, stateFile.getName() + ".tmp");
+        try (OutputStream out = Files.newOutputStream(tmp.toPath())) {
+            props.store(out, "NiFi Stateless component state (written by StatelessRunner)");
+        }
+        Files.move(tmp.toPath(), stateFile.toPath(), StandardCopyOption.REPLACE_EXISTING,
+                StandardCopyOption.ATOMIC_MOVE);
+        logger.info("Saved component state to {}", stateFile);
     }
 
     private static <T> T single(final ClassLoader loader, final Class<T> type) {

@@ -152,7 +152,9 @@ def flow_paths(names: Sequence[str] = (), flows_dir: Path | str = FLOWS_DIR) -> 
     if not names:
         found = sorted(directory.glob("*.json"))
         if not found:
-            raise DeployError(f"no flow definitions in {directory}: generate them (python -m nifi_flows.flowgen)")
+            raise DeployError(
+                f"no flow definitions in {directory}: generate them (python -m nifi_flows.flowgen)"
+            )
         return found
     out = []
     for name in names:
@@ -255,7 +257,9 @@ def _call(what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         return fn(*args, **kwargs)
     except nipyapi.nifi.rest.ApiException as exc:
         body = (exc.body or b"").decode() if isinstance(exc.body, bytes) else (exc.body or "")
-        raise DeployError(f"NiFi refused to {what}: HTTP {exc.status} {body.strip()[:300]}") from exc
+        raise DeployError(
+            f"NiFi refused to {what}: HTTP {exc.status} {body.strip()[:300]}"
+        ) from exc
     except OSError as exc:
         raise DeployError(
             f"cannot reach NiFi to {what}: {exc}; check LAKEHOUSE_NIFI_URL and that NiFi is up"
@@ -316,16 +320,32 @@ def ensure_parameter_context(
     sensitive = dict(sensitive or {})
     descriptions = dict(descriptions or {})
     digest = _params_hash(values, list(sensitive))
-    description = f"Managed by customs-lakehouse nifi_flows/deploy.py [lakehouse-params sha256:{digest}]"
+    description = (
+        f"Managed by customs-lakehouse nifi_flows/deploy.py [lakehouse-params sha256:{digest}]"
+    )
 
     def params(with_secrets: bool) -> list[dict[str, Any]]:
         out = [
-            {"parameter": {"name": k, "value": v, "sensitive": False, "description": descriptions.get(k, "")}}
+            {
+                "parameter": {
+                    "name": k,
+                    "value": v,
+                    "sensitive": False,
+                    "description": descriptions.get(k, ""),
+                }
+            }
             for k, v in sorted(values.items())
         ]
         if with_secrets:
             out += [
-                {"parameter": {"name": k, "value": v, "sensitive": True, "description": descriptions.get(k, "")}}
+                {
+                    "parameter": {
+                        "name": k,
+                        "value": v,
+                        "sensitive": True,
+                        "description": descriptions.get(k, ""),
+                    }
+                }
                 for k, v in sorted(sensitive.items())
             ]
         return out
@@ -355,7 +375,9 @@ def ensure_parameter_context(
             "parameters": params(True),
         },
     }
-    req = _call(f"update parameter context {name!r}", api.submit_parameter_context_update, body, existing.id)
+    req = _call(
+        f"update parameter context {name!r}", api.submit_parameter_context_update, body, existing.id
+    )
     rid = req.request.request_id
     _wait(
         f"update of parameter context {name!r}",
@@ -401,7 +423,13 @@ def ensure_flow(flow_path: Path | str, *, timeout_s: float = 300.0) -> dict[str,
     api = _api("ProcessGroupsApi")
     snapshot = {
         key: marked[key]
-        for key in ("flowContents", "parameterContexts", "externalControllerServices", "parameterProviders", "flowEncodingVersion")
+        for key in (
+            "flowContents",
+            "parameterContexts",
+            "externalControllerServices",
+            "parameterProviders",
+            "flowEncodingVersion",
+        )
         if key in marked
     }
     req = _call(
@@ -422,7 +450,10 @@ def ensure_flow(flow_path: Path | str, *, timeout_s: float = 300.0) -> dict[str,
     _call(
         f"record the hash of flow {name!r}",
         api.update_process_group,
-        {"revision": _rev(current.revision), "component": {"id": pg.id, "comments": marked["flowContents"]["comments"]}},
+        {
+            "revision": _rev(current.revision),
+            "component": {"id": pg.id, "comments": marked["flowContents"]["comments"]},
+        },
         pg.id,
     )
     return {**result, "process_group_id": pg.id, "action": "upgraded"}
@@ -431,16 +462,23 @@ def ensure_flow(flow_path: Path | str, *, timeout_s: float = 300.0) -> dict[str,
 def enable_services(process_group_id: str) -> dict[str, Any]:
     """Enable every controller service of the group (no call when all are enabled)."""
     flow_api = _api("FlowApi")
-    services = _call(
-        "list controller services",
-        flow_api.get_controller_services_from_group,
-        process_group_id,
-        include_ancestor_groups=False,
-        include_descendant_groups=True,
-    ).controller_services or []
+    services = (
+        _call(
+            "list controller services",
+            flow_api.get_controller_services_from_group,
+            process_group_id,
+            include_ancestor_groups=False,
+            include_descendant_groups=True,
+        ).controller_services
+        or []
+    )
     pending = [s.id for s in services if (s.component.state or "") not in ("ENABLED", "ENABLING")]
     if not pending:
-        return {"process_group_id": process_group_id, "services": len(services), "action": "unchanged"}
+        return {
+            "process_group_id": process_group_id,
+            "services": len(services),
+            "action": "unchanged",
+        }
     _call(
         "enable controller services",
         flow_api.activate_controller_services,
@@ -488,7 +526,9 @@ def deploy(
     env_file = Path(parameters_dir) / f"{environment}.json"
     if not env_file.is_file():
         known = ", ".join(p.stem for p in sorted(Path(parameters_dir).glob("*.json")))
-        raise DeployError(f"unknown environment {environment!r}: use one of {known} (files in {parameters_dir})")
+        raise DeployError(
+            f"unknown environment {environment!r}: use one of {known} (files in {parameters_dir})"
+        )
     problems = validate_all(flows_dir, parameters_dir)
     if problems:
         raise DeployError(

@@ -96,7 +96,9 @@ PARAMETERS: dict[str, ParameterSpec] = {
         "URL path CMS posts to (http://<nifi>:<port>/<path>).", "cms/declarations"
     ),
     # ECTS over MQTT
-    "ects.mqtt.broker.uri": ParameterSpec("MQTT broker, e.g. tcp://broker:1883.", "tcp://ects-broker:1883"),
+    "ects.mqtt.broker.uri": ParameterSpec(
+        "MQTT broker, e.g. tcp://broker:1883.", "tcp://ects-broker:1883"
+    ),
     "ects.mqtt.topic.filter": ParameterSpec("Topic filter of GPS/e-seal events.", "ects/+/events"),
     "ects.mqtt.client.id": ParameterSpec("MQTT client id of this NiFi consumer.", "lakehouse-nifi"),
     "ects.mqtt.username": ParameterSpec("MQTT user name.", "lakehouse"),
@@ -109,7 +111,9 @@ PARAMETERS: dict[str, ParameterSpec] = {
     "erp.db.url": ParameterSpec(
         "JDBC URL of the ERP database.", "jdbc:postgresql://erp-db:5432/erp"
     ),
-    "erp.db.user": ParameterSpec("ERP database user (read-only on the payments table).", "lakehouse_ro"),
+    "erp.db.user": ParameterSpec(
+        "ERP database user (read-only on the payments table).", "lakehouse_ro"
+    ),
     "erp.db.password": ParameterSpec(
         "ERP database password (sensitive: from LAKEHOUSE_NIFI_PARAM_ERP_DB_PASSWORD).",
         sensitive=True,
@@ -308,10 +312,20 @@ class _Flow:
     def _ref(self, ident: str) -> dict[str, str]:
         for proc in self.processors:
             if proc["identifier"] == ident:
-                return {"id": ident, "type": "PROCESSOR", "groupId": self.group_id, "name": proc["name"]}
+                return {
+                    "id": ident,
+                    "type": "PROCESSOR",
+                    "groupId": self.group_id,
+                    "name": proc["name"],
+                }
         for port in self.ports:
             if port["identifier"] == ident:
-                return {"id": ident, "type": "OUTPUT_PORT", "groupId": self.group_id, "name": port["name"]}
+                return {
+                    "id": ident,
+                    "type": "OUTPUT_PORT",
+                    "groupId": self.group_id,
+                    "name": port["name"],
+                }
         raise KeyError(ident)
 
     def connect(self, source: str, destination: str, *relationships: str) -> None:
@@ -411,15 +425,13 @@ class _Flow:
 # Building blocks
 # ---------------------------------------------------------------------------------------------
 
-RECEIVED_AT = "${now():format(\"yyyyMMdd'T'HHmmss\", \"GMT\")}"
+RECEIVED_AT = '${now():format("yyyyMMdd\'T\'HHmmss", "GMT")}'
 LANDING_DAY = (
-    "${lakehouse.received_at:toDate(\"yyyyMMdd'T'HHmmss\", \"GMT\"):format(\"yyyy-MM-dd\", \"GMT\")}"
+    '${lakehouse.received_at:toDate("yyyyMMdd\'T\'HHmmss", "GMT"):format("yyyy-MM-dd", "GMT")}'
 )
 
 
-def _tag(
-    flow: _Flow, name: str, system: str, feed: str, fmt: str, ext: str, source: str
-) -> str:
+def _tag(flow: _Flow, name: str, system: str, feed: str, fmt: str, ext: str, source: str) -> str:
     """UpdateAttribute: source system, feed, format, extension, received time, source detail."""
     return flow.processor(
         name,
@@ -467,9 +479,7 @@ def _landing_tail(flow: _Flow, upstream: Iterable[tuple[str, str]]) -> None:
                 "${'content_SHA-256':substring(0, 12)}.${lakehouse.ext}"
             ),
             "lakehouse.sink": "#{landing.sink}",
-            "lakehouse.landing_key": (
-                f"${{lakehouse.system}}/${{lakehouse.feed}}/{LANDING_DAY}"
-            ),
+            "lakehouse.landing_key": (f"${{lakehouse.system}}/${{lakehouse.feed}}/{LANDING_DAY}"),
         },
         comments=(
             "lakehouse/landing.py: <landing>/<system>/<feed>/<yyyy-mm-dd>/"
@@ -646,7 +656,15 @@ def ects_mqtt() -> dict[str, Any]:
     )
     flow.connect(consume, merge, "Message")
     flow.to_failure(merge, "failure")
-    tag = _tag(flow, "Tag ECTS events", "ects", "events", "json", "ndjson", "mqtt:#{ects.mqtt.topic.filter}")
+    tag = _tag(
+        flow,
+        "Tag ECTS events",
+        "ects",
+        "events",
+        "json",
+        "ndjson",
+        "mqtt:#{ects.mqtt.topic.filter}",
+    )
     flow.connect(merge, tag, "merged")
     _landing_tail(flow, [(tag, "success")])
     return flow.definition()
@@ -726,7 +744,9 @@ def erp_payments() -> dict[str, Any]:
             "Rows land with erp_seq as an extra field, which bronze ignores."
         ),
     )
-    tag = _tag(flow, "Tag ERP payments", "erp", "payments", "json", "ndjson", "jdbc:#{erp.payments.table}")
+    tag = _tag(
+        flow, "Tag ERP payments", "erp", "payments", "json", "ndjson", "jdbc:#{erp.payments.table}"
+    )
     flow.connect(query, tag, "success")
     _landing_tail(flow, [(tag, "success")])
     return flow.definition()

@@ -241,17 +241,22 @@ def prune_bundles(flow: Mapping[str, Any], artifacts: Sequence[str]) -> dict[str
             for c in group.get(key, []) or []
             if (c.get("bundle") or {}).get("artifact") in drop
         }
-        group["processors"] = [p for p in group.get("processors", []) if p["identifier"] not in gone]
+        group["processors"] = [
+            p for p in group.get("processors", []) if p["identifier"] not in gone
+        ]
         group["controllerServices"] = [
             s for s in group.get("controllerServices", []) if s["identifier"] not in gone
         ]
-        kept, removed = [], []
+        kept: list[dict[str, Any]] = []
+        removed: list[dict[str, Any]] = []
         for conn in group.get("connections", []) or []:
             ends = {conn["source"]["id"], conn["destination"]["id"]}
             (removed if ends & gone else kept).append(conn)
         group["connections"] = kept
         for conn in removed:
-            src = next((p for p in group["processors"] if p["identifier"] == conn["source"]["id"]), None)
+            src = next(
+                (p for p in group["processors"] if p["identifier"] == conn["source"]["id"]), None
+            )
             if src is None or not src["type"].endswith(".RouteOnAttribute"):
                 continue
             for rel in conn["selectedRelationships"]:

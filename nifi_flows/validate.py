@@ -24,6 +24,8 @@ __all__ = [
     "NIFI_VERSION",
     "PARAMETERS_DIR",
     "EnvironmentParameters",
+    "FlowValidationError",
+    "check_flow",
     "load_environment",
     "load_environments",
     "sensitive_env_var",
@@ -92,6 +94,14 @@ SERVICE_PROPERTIES = frozenset(
     }
 )
 _SCHEDULING = frozenset({"TIMER_DRIVEN", "CRON_DRIVEN"})
+
+
+class FlowValidationError(ValueError):
+    """Raised by :func:`check_flow`; the message lists every problem, one per line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -165,7 +175,9 @@ def validate_flow(
 
     contents = flow.get("flowContents")
     if not isinstance(contents, Mapping):
-        bad("no flowContents: not a NiFi 2 flow definition (export with 'Download flow definition')")
+        bad(
+            "no flowContents: not a NiFi 2 flow definition (export with 'Download flow definition')"
+        )
         return problems
     context_name = contents.get("parameterContextName")
     contexts = flow.get("parameterContexts") or {}
@@ -204,10 +216,21 @@ def validate_flow(
             if not gid:
                 bad(f"process group {gname!r} has no identifier")
             elif gid in ids:
-                bad(f"identifier {gid} is used twice ({ids[gid]} and group {gname!r}): make ids unique")
+                bad(
+                    f"identifier {gid} is used twice ({ids[gid]} and group {gname!r}): "
+                    "make ids unique"
+                )
             else:
                 ids[gid] = f"group {gname!r}"
-        for kind in ("processors", "controllerServices", "inputPorts", "outputPorts", "funnels", "labels", "connections"):
+        for kind in (
+            "processors",
+            "controllerServices",
+            "inputPorts",
+            "outputPorts",
+            "funnels",
+            "labels",
+            "connections",
+        ):
             for comp in group.get(kind) or []:
                 cid = comp.get("identifier")
                 label = f"{kind[:-1]} {comp.get('name') or cid!r}"
@@ -235,7 +258,8 @@ def validate_flow(
                 if ref.get("id") not in local:
                     bad(
                         f"connection {cname} {end} {ref.get('name') or ref.get('id')!r} is not a "
-                        "processor, port or funnel of its group: fix the id or remove the connection"
+                        "processor, port or funnel of its group: fix the id or remove the "
+                        "connection"
                     )
             src = local.get((conn.get("source") or {}).get("id"))
             rels = conn.get("selectedRelationships") or []
@@ -259,7 +283,8 @@ def validate_flow(
                 )
             if proc.get("schedulingStrategy") not in _SCHEDULING:
                 bad(
-                    f"processor {pname!r} has schedulingStrategy {proc.get('schedulingStrategy')!r}: "
+                    f"processor {pname!r} has schedulingStrategy "
+                    f"{proc.get('schedulingStrategy')!r}: "
                     "NiFi 2 knows TIMER_DRIVEN and CRON_DRIVEN only"
                 )
             known = RELATIONSHIPS.get(ptype or "")
@@ -280,7 +305,8 @@ def validate_flow(
                 for rel in sorted(known - auto - used):
                     bad(
                         f"processor {pname!r}: relationship {rel!r} is neither connected nor "
-                        "auto-terminated: connect it (e.g. to the failure port) or auto-terminate it"
+                        "auto-terminated: connect it (e.g. to the failure port) or "
+                        "auto-terminate it"
                     )
             for pname_ in _params_in(proc.get("schedulingPeriod")):
                 referenced_params.setdefault(pname_, f"processor {pname!r} schedulingPeriod")
@@ -312,8 +338,9 @@ def validate_flow(
                     whole_ref = len(refs) == 1 and value.strip() == f"#{{{refs[0]}}}"
                     if not whole_ref:
                         bad(
-                            f"{cname!r} property {prop!r} has a hard-coded value: secrets must not be "
-                            f"in git; use a sensitive parameter, e.g. #{{{_suggest(prop)}}}, set from "
+                            f"{cname!r} property {prop!r} has a hard-coded value: secrets must "
+                            "not be in git; use a sensitive parameter, e.g. "
+                            f"#{{{_suggest(prop)}}}, set from "
                             f"{sensitive_env_var(_suggest(prop))}"
                         )
                     elif refs[0] in declared and not declared[refs[0]].get("sensitive"):
@@ -372,7 +399,7 @@ def validate_environment(env: EnvironmentParameters) -> list[str]:
         if kind:
             problems.append(
                 f"{env.path.name}: parameter {pname!r} looks like {kind}: secrets come from "
-                f"environment variables; list it under \"sensitive\" as {sensitive_env_var(pname)}"
+                f'environment variables; list it under "sensitive" as {sensitive_env_var(pname)}'
             )
     for pname, var in env.sensitive.items():
         if var != sensitive_env_var(pname):
@@ -404,3 +431,15 @@ def validate_all(
             continue
         problems.extend(validate_flow(flow, name=path.name, environments=environments))
     return problems
+
+
+def check_flow(
+    flow: Mapping[str, Any],
+    *,
+    name: str,
+    environments: Iterable[EnvironmentParameters] = (),
+) -> None:
+    """Like :func:`validate_flow`, but raise :class:`FlowValidationError` on problems."""
+    problems = validate_flow(flow, name=name, environments=environments)
+    if problems:
+        raise FlowValidationError(problems)

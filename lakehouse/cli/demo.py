@@ -39,8 +39,14 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     say = progress("demo")
     say(f"lake root {settings.lake_root}")
+    from lakehouse.storage import writer_for
+
     summary = generate(
-        settings.lake_root, declarations=args.declarations, seed=args.seed, day=args.day
+        settings.lake_root,
+        declarations=args.declarations,
+        seed=args.seed,
+        day=args.day,
+        writer=writer_for(settings),
     )
     say(f"simulated {args.declarations:,} declarations into the landing zone")
     spark = get_spark(settings, app_name="lakehouse-demo")

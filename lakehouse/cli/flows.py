@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "flows",
         help="validate, deploy, inspect or stop the NiFi flows",
-        description="NiFi flows as code: nifi_flows/flows/*.json + nifi_flows/parameters/<env>.json",
+        description="NiFi flows as code: nifi_flows/flows/ + nifi_flows/parameters/<env>.json",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--env",
         default=os.environ.get("LAKEHOUSE_ENV", "local"),
-        help="parameter environment for deploy: local, test or prod (default: $LAKEHOUSE_ENV or local)",
+        help="deploy environment: local, test or prod (default: $LAKEHOUSE_ENV or local)",
     )
     parser.add_argument(
         "--flow",

@@ -253,7 +253,8 @@ def _convert_mass(value: Decimal, unit: str, target: str) -> Decimal | None:
     if unit == target:
         return value
     if unit in _MASS_UNITS and target in _MASS_UNITS:
-        return value * _MASS_UNITS[unit] / _MASS_UNITS[target]
+        # Rounded to the bronze column's scale (0.1 g for kilograms).
+        return (value * _MASS_UNITS[unit] / _MASS_UNITS[target]).quantize(Decimal("0.0001"))
     return None
 
 
@@ -263,11 +264,9 @@ def _item_mea(item: dict[str, Any], seg: Segment, dec: str) -> bool:
     unit, value = component(seg, 3, 0), _num(component(seg, 3, 1), dec)
     if value is None:
         return False
-    is_mass = (
-        purpose == "WT"
-        or (unit in _MASS_UNITS and purpose != "AAE")
-        or (unit in _MASS_UNITS and dim in _GROSS | _NET)
-    )
+    # AAE is a supplementary measurement (a quantity), even when its unit is a mass unit:
+    # it must never fill a gross or net mass that the declarant left empty.
+    is_mass = purpose == "WT" or (unit in _MASS_UNITS and purpose != "AAE")
     if is_mass and dim in _GROSS | _NET:
         key = "gross_mass" if dim in _GROSS else "net_mass"
         if item[key] is not None:

@@ -83,8 +83,12 @@ def run(args: argparse.Namespace) -> int:
             next_tenth[0] += 1
 
     try:
+        from lakehouse.settings import get_settings
+        from lakehouse.storage import writer_for
+
         summary = generate(
             args.lake_root,
+            writer=writer_for(get_settings(), args.lake_root),
             declarations=total,
             seed=args.seed,
             day=args.day,

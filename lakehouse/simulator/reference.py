@@ -958,7 +958,7 @@ def build_reference(seed: int, n_officers: int = 200) -> ReferenceData:
             previous = (
                 posting_picker.pick(rnd),
                 f"{hired}-{rnd.randint(1, 12):02d}-01",
-                f"{posted}-{rnd.randint(1, 6):02d}-30",
+                f"{posted}-{rnd.randint(1, 6):02d}-28",
             )
         clean_last = last.replace("'", "").lower()
         officers.append(

@@ -58,7 +58,12 @@ class FakeNiFi:
         return {
             "id": pg["id"],
             "revision": {"version": pg["version"]},
-            "component": {"id": pg["id"], "name": pg["name"], "comments": pg["comments"], "parentGroupId": ROOT},
+            "component": {
+                "id": pg["id"],
+                "name": pg["name"],
+                "comments": pg["comments"],
+                "parentGroupId": ROOT,
+            },
             "runningCount": pg["running"],
             "stoppedCount": pg["stopped"],
             "invalidCount": 0,
@@ -73,7 +78,12 @@ class FakeNiFi:
         return {
             "id": ctx["id"],
             "revision": {"version": ctx["version"]},
-            "component": {"id": ctx["id"], "name": ctx["name"], "description": ctx["description"], "parameters": params},
+            "component": {
+                "id": ctx["id"],
+                "name": ctx["name"],
+                "description": ctx["description"],
+                "parameters": params,
+            },
         }
 
     # -- request handling ----------------------------------------------------------------------
@@ -88,8 +98,13 @@ class FakeNiFi:
         if raw and "json" in ctype:
             body = json.loads(raw)
         elif raw and "multipart/form-data" in ctype:
-            msg = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + raw)
-            body = {part.get_param("name", header="content-disposition"): part.get_payload(decode=True) for part in msg.iter_parts()}
+            msg = BytesParser(policy=HTTP).parsebytes(
+                b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + raw
+            )
+            body = {
+                part.get_param("name", header="content-disposition"): part.get_payload(decode=True)
+                for part in msg.iter_parts()
+            }
         self.bodies.append((method, p, body))
 
         if method == "GET" and p == "/flow/about":
@@ -113,7 +128,9 @@ class FakeNiFi:
                 "version": 1,
                 "name": comp["name"],
                 "description": comp.get("description", ""),
-                "parameters": {e["parameter"]["name"]: e["parameter"] for e in comp.get("parameters", [])},
+                "parameters": {
+                    e["parameter"]["name"]: e["parameter"] for e in comp.get("parameters", [])
+                },
             }
             return 201, self.ctx_entity(self.contexts[cid])
         m = re.fullmatch(r"/parameter-contexts/([^/]+)/update-requests(?:/([^/]+))?", p)
@@ -126,7 +143,12 @@ class FakeNiFi:
                 for e in comp.get("parameters", []):
                     ctx["parameters"][e["parameter"]["name"]] = e["parameter"]
                 ctx["version"] += 1
-            req = {"requestId": "upd-1", "complete": method != "POST", "percentCompleted": 100, "state": "Complete"}
+            req = {
+                "requestId": "upd-1",
+                "complete": method != "POST",
+                "percentCompleted": 100,
+                "state": "Complete",
+            }
             return 200, {"request": req, "parameterContextRevision": {"version": ctx["version"]}}
         m = re.fullmatch(r"/process-groups/([^/]+)/process-groups/upload", p)
         if m and method == "POST":
@@ -146,9 +168,9 @@ class FakeNiFi:
                 "services": {s["identifier"]: "DISABLED" for s in contents["controllerServices"]},
                 "context": contents.get("parameterContextName"),
             }
-            assert contents.get("parameterContextName") in {c["name"] for c in self.contexts.values()}, (
-                "the parameter context must exist before the import (KEEP_EXISTING binds by name)"
-            )
+            assert contents.get("parameterContextName") in {
+                c["name"] for c in self.contexts.values()
+            }, "the parameter context must exist before the import (KEEP_EXISTING binds by name)"
             return 201, self.pg_entity(self.groups[pid])
         m = re.fullmatch(r"/process-groups/([^/]+)/replace-requests", p)
         if m and method == "POST":
@@ -157,16 +179,24 @@ class FakeNiFi:
             contents = body["versionedFlowSnapshot"]["flowContents"]
             n = len(contents["processors"]) + len(contents["outputPorts"])
             pg.update(components=n, version=pg["version"] + 1)
-            pg["services"] = {s["identifier"]: pg["services"].get(s["identifier"], "DISABLED") for s in contents["controllerServices"]}
+            pg["services"] = {
+                s["identifier"]: pg["services"].get(s["identifier"], "DISABLED")
+                for s in contents["controllerServices"]
+            }
             if pg["running"]:
                 pg["running"] = n
             else:
                 pg["stopped"] = n
             # NiFi keeps the group's own comments on replace: deploy.py must write the hash.
-            return 202, {"request": {"requestId": "repl-1", "complete": False}, "processGroupRevision": {"version": pg["version"]}}
+            return 202, {
+                "request": {"requestId": "repl-1", "complete": False},
+                "processGroupRevision": {"version": pg["version"]},
+            }
         m = re.fullmatch(r"/process-groups/replace-requests/([^/]+)", p)
         if m:
-            return 200, {"request": {"requestId": m.group(1), "complete": True, "percentCompleted": 100}}
+            return 200, {
+                "request": {"requestId": m.group(1), "complete": True, "percentCompleted": 100}
+            }
         m = re.fullmatch(r"/process-groups/([^/]+)", p)
         if m and m.group(1) in self.groups:
             pg = self.groups[m.group(1)]
@@ -184,14 +214,17 @@ class FakeNiFi:
                 return 200, {"id": pg["id"], "state": body["state"]}
             return 200, {
                 "controllerServices": [
-                    {"id": sid, "component": {"id": sid, "name": sid, "state": st}} for sid, st in pg["services"].items()
+                    {"id": sid, "component": {"id": sid, "name": sid, "state": st}}
+                    for sid, st in pg["services"].items()
                 ]
             }
         m = re.fullmatch(r"/flow/process-groups/([^/]+)", p)
         if m and method == "PUT":
             pg = self.groups[m.group(1)]
             running = body["state"] == "RUNNING"
-            pg["running"], pg["stopped"] = (pg["components"], 0) if running else (0, pg["components"])
+            pg["running"], pg["stopped"] = (
+                (pg["components"], 0) if running else (0, pg["components"])
+            )
             return 200, {"id": pg["id"], "state": body["state"]}
         return 404, {"message": f"fake NiFi does not implement {method} {p}"}
 
@@ -212,7 +245,7 @@ class FakeNiFi:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_POST = do_PUT = do_DELETE = _do
+            do_GET = do_POST = do_PUT = do_DELETE = _do  # noqa: N815 (http.server names)
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -14,7 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from nifi_flows.deploy import DeployError, NiFiTarget, deploy, flow_status, stop_flows, target_from_env
+from nifi_flows.deploy import (
+    DeployError,
+    NiFiTarget,
+    deploy,
+    flow_status,
+    stop_flows,
+    target_from_env,
+)
 from nifi_flows.validate import FLOWS_DIR, PARAMETERS_DIR
 from tests.unit.nifi.fake_nifi import FakeNiFi
 
@@ -75,7 +82,9 @@ def test_deploy_imports_enables_starts_then_is_idempotent(nifi: FakeNiFi, flows_
     assert {r["start_action"] for r in second} == {"unchanged"}
 
 
-def test_changed_flow_is_replaced_in_place_and_hash_recorded(nifi: FakeNiFi, flows_dir: Path) -> None:
+def test_changed_flow_is_replaced_in_place_and_hash_recorded(
+    nifi: FakeNiFi, flows_dir: Path
+) -> None:
     target = NiFiTarget(nifi.url)
     deploy(target, "test", flows_dir=flows_dir, env=SECRETS, start=False)
     path = flows_dir / "hr_daily_sync.json"
@@ -100,16 +109,32 @@ def test_changed_flow_is_replaced_in_place_and_hash_recorded(nifi: FakeNiFi, flo
     assert nifi.writes()[before:] == []
 
 
-def test_parameter_change_updates_context_through_update_request(nifi: FakeNiFi, flows_dir: Path, tmp_path: Path) -> None:
+def test_parameter_change_updates_context_through_update_request(
+    nifi: FakeNiFi, flows_dir: Path, tmp_path: Path
+) -> None:
     params = tmp_path / "parameters"
     shutil.copytree(PARAMETERS_DIR, params)
     target = NiFiTarget(nifi.url)
-    deploy(target, "local", flows_dir=flows_dir, parameters_dir=params, env=SECRETS, flows=["erp_payments_db"])
+    deploy(
+        target,
+        "local",
+        flows_dir=flows_dir,
+        parameters_dir=params,
+        env=SECRETS,
+        flows=["erp_payments_db"],
+    )
     doc = json.loads((params / "local.json").read_text())
     doc["parameters"]["erp.poll.interval"] = "2 min"
     (params / "local.json").write_text(json.dumps(doc))
     before = len(nifi.writes())
-    result = deploy(target, "local", flows_dir=flows_dir, parameters_dir=params, env=SECRETS, flows=["erp_payments_db"])
+    result = deploy(
+        target,
+        "local",
+        flows_dir=flows_dir,
+        parameters_dir=params,
+        env=SECRETS,
+        flows=["erp_payments_db"],
+    )
     assert result[0]["parameters_action"] == "updated"
     cid = next(iter(nifi.contexts))
     assert nifi.writes()[before:] == [
@@ -128,7 +153,9 @@ def test_status_and_stop(nifi: FakeNiFi, flows_dir: Path) -> None:
     assert status["hr_daily_sync"]["running"] > 0
     stopped = stop_flows(target, flows_dir=flows_dir, flows=["hr_daily_sync"])
     assert stopped[0]["action"] == "stopped"
-    assert stop_flows(target, flows_dir=flows_dir, flows=["hr_daily_sync"])[0]["action"] == "unchanged"
+    assert (
+        stop_flows(target, flows_dir=flows_dir, flows=["hr_daily_sync"])[0]["action"] == "unchanged"
+    )
 
 
 def test_inputs_are_checked_before_any_call(nifi: FakeNiFi, flows_dir: Path) -> None:
@@ -136,11 +163,16 @@ def test_inputs_are_checked_before_any_call(nifi: FakeNiFi, flows_dir: Path) -> 
         target_from_env({})
     with pytest.raises(DeployError, match="LAKEHOUSE_NIFI_PASSWORD"):
         target_from_env({"LAKEHOUSE_NIFI_URL": "https://nifi:8443", "LAKEHOUSE_NIFI_USERNAME": "u"})
-    assert target_from_env({"LAKEHOUSE_NIFI_URL": "https://nifi:8443/"}).url == "https://nifi:8443/nifi-api"
+    assert (
+        target_from_env({"LAKEHOUSE_NIFI_URL": "https://nifi:8443/"}).url
+        == "https://nifi:8443/nifi-api"
+    )
     target = NiFiTarget(nifi.url)
     with pytest.raises(DeployError, match="set LAKEHOUSE_NIFI_PARAM_ERP_DB_PASSWORD"):
         deploy(target, "prod", flows_dir=flows_dir, env={})
-    with pytest.raises(DeployError, match="unknown environment 'staging': use one of local, prod, test"):
+    with pytest.raises(
+        DeployError, match="unknown environment 'staging': use one of local, prod, test"
+    ):
         deploy(target, "staging", flows_dir=flows_dir, env=SECRETS)
     with pytest.raises(DeployError, match="unknown flow 'nope'"):
         deploy(target, "prod", flows_dir=flows_dir, env=SECRETS, flows=["nope"])

@@ -12,6 +12,8 @@ from nifi_flows import flowgen
 from nifi_flows.stateless import prune_bundles
 from nifi_flows.validate import (
     FLOWS_DIR,
+    FlowValidationError,
+    check_flow,
     load_environments,
     validate_all,
     validate_environment,
@@ -30,6 +32,15 @@ def _flow(stem: str) -> dict:
 
 def _problems(flow: dict) -> str:
     return "\n".join(validate_flow(flow, name="x.json", environments=ENVS))
+
+
+def _check(flow: dict) -> None:
+    check_flow(flow, name="x.json", environments=ENVS)
+
+
+def _erp_pool(flow: dict) -> dict:
+    services = flow["flowContents"]["controllerServices"]
+    return next(s for s in services if s["name"] == "ERP database")
 
 
 def test_environments_are_local_test_prod() -> None:
@@ -56,8 +67,10 @@ def test_missing_parameter_is_reported_with_fix() -> None:
     flow = _flow("erp_payments_db")
     ctx = flow["parameterContexts"]["ERP payments"]
     ctx["parameters"] = [p for p in ctx["parameters"] if p["name"] != "erp.db.url"]
-    with pytest.raises(AssertionError, match=r"references parameter #\{erp\.db\.url\}.*add it to the context"):
-        assert not _problems(flow), _problems(flow)
+    with pytest.raises(
+        FlowValidationError, match=r"references parameter #\{erp\.db\.url\}.*add it to the context"
+    ):
+        _check(flow)
 
 
 def test_parameter_missing_in_an_environment_file_is_reported() -> None:
@@ -65,24 +78,27 @@ def test_parameter_missing_in_an_environment_file_is_reported() -> None:
     del envs[1].parameters["erp.db.url"]  # prod
     problems = validate_flow(_flow("erp_payments_db"), name="erp.json", environments=envs)
     assert problems == [
-        'erp.json: parameter #{erp.db.url} is not defined in prod.json: add "erp.db.url" to "parameters"'
+        "erp.json: parameter #{erp.db.url} is not defined in prod.json: "
+        'add "erp.db.url" to "parameters"'
     ]
 
 
 def test_hard_coded_secret_is_reported() -> None:
     flow = _flow("erp_payments_db")
-    pool = next(s for s in flow["flowContents"]["controllerServices"] if s["name"] == "ERP database")
-    pool["properties"]["Password"] = "Sup3rS3cret!"
-    with pytest.raises(AssertionError, match=r"'ERP database' property 'Password' has a hard-coded value.*sensitive parameter"):
-        assert not _problems(flow), _problems(flow)
+    _erp_pool(flow)["properties"]["Password"] = "Sup3rS3cret!"
+    with pytest.raises(
+        FlowValidationError,
+        match=r"'ERP database' property 'Password' has a hard-coded value.*sensitive parameter",
+    ):
+        _check(flow)
 
 
 def test_credential_looking_value_is_reported() -> None:
     flow = _flow("erp_payments_db")
-    pool = next(s for s in flow["flowContents"]["controllerServices"] if s["name"] == "ERP database")
-    pool["properties"]["Database Connection URL"] = "jdbc:postgresql://db/erp?user=x&password=hunter2"
-    with pytest.raises(AssertionError, match="looks like a password in a URL"):
-        assert not _problems(flow), _problems(flow)
+    url = "jdbc:postgresql://db/erp?user=x&password=hunter2"
+    _erp_pool(flow)["properties"]["Database Connection URL"] = url
+    with pytest.raises(FlowValidationError, match="looks like a password in a URL"):
+        _check(flow)
 
 
 def test_secret_literal_in_environment_file_is_reported() -> None:
@@ -121,3 +137,18 @@ def test_pruned_directory_variant_stays_valid() -> None:
             p["bundle"]["artifact"] == "nifi-aws-nar" for p in pruned["flowContents"]["processors"]
         )
         assert validate_flow(pruned, name=stem, environments=ENVS) == []
+
+
+def test_cli_validate_exit_codes(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    import argparse
+
+    import nifi_flows.validate as v
+    from lakehouse.cli import flows
+
+    parser = argparse.ArgumentParser(prog="lakehouse")
+    flows.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["flows", "validate"])
+    assert args.handler(args) == 0
+    monkeypatch.setattr(v, "validate_all", lambda: ["x.json: something is wrong: fix it"])
+    assert args.handler(args) == 1
+    assert "something is wrong" in capsys.readouterr().err

@@ -1,0 +1,76 @@
+"""Writing plain files into the lake, the same way on a local disk and on S3.
+
+Spark reads and writes tables; this is for the files around them: landed messages written by
+the simulator (or a test), export files. Both writers make a file visible only once complete:
+the local one writes a hidden temporary file and renames it, and an S3 PUT is atomic.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+from urllib.parse import urlparse
+
+from lakehouse.settings import Settings
+
+
+class FileWriter(Protocol):
+    """Writes ``data`` at ``relative_path`` below the lake root."""
+
+    def write(self, relative_path: str, data: bytes) -> None: ...
+
+
+def s3_client(settings: Settings) -> Any:
+    """A boto3 S3 client for the configured endpoint.
+
+    Checksums are sent only when required: boto3 >= 1.36 adds CRC32 trailers by default, which
+    many S3-compatible servers (S3Proxy among them) reject.
+    """
+    import boto3
+    from botocore.config import Config
+
+    s3 = settings.s3
+    return boto3.client(
+        "s3",
+        endpoint_url=s3.endpoint,
+        region_name=s3.region,
+        aws_access_key_id=s3.access_key,
+        aws_secret_access_key=s3.secret_key,
+        config=Config(
+            s3={"addressing_style": "path" if s3.path_style else "auto"},
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+            retries={"max_attempts": 3},
+        ),
+    )
+
+
+class S3Writer:
+    """Writes objects below an ``s3a://bucket/prefix`` lake root."""
+
+    def __init__(self, settings: Settings, lake_root: str | None = None) -> None:
+        root = urlparse(lake_root or settings.lake_root)
+        if root.scheme not in ("s3", "s3a") or not root.netloc:
+            raise ValueError(f"not an S3 lake root: {lake_root or settings.lake_root!r}")
+        self.bucket = root.netloc
+        self.prefix = root.path.strip("/")
+        self.client = s3_client(settings)
+
+    def key(self, relative_path: str) -> str:
+        """The object key of a path relative to the lake root."""
+        rel = relative_path.lstrip("/")
+        return f"{self.prefix}/{rel}" if self.prefix else rel
+
+    def write(self, relative_path: str, data: bytes) -> None:
+        """PUT the object (atomic: readers never see a partial file)."""
+        self.client.put_object(Bucket=self.bucket, Key=self.key(relative_path), Body=data)
+
+    def close(self) -> None:
+        """Nothing buffered; present so callers can treat every writer alike."""
+
+
+def writer_for(settings: Settings, lake_root: str | None = None) -> FileWriter | None:
+    """An S3 writer for ``s3a://`` roots; None for local roots (callers use their own)."""
+    root = lake_root or settings.lake_root
+    if root.startswith(("s3a://", "s3://")):
+        return S3Writer(settings, root)
+    return None

@@ -1,1 +1,1 @@
-"""Package."""
+"""Governance: pandera contracts, lineage (Atlas and local), privacy, access policies, audit."""

@@ -1,1 +1,1 @@
-"""Package."""
+"""NiFi flows as code: flow definitions, parameter contexts, validate and deploy (nipyapi)."""

@@ -488,6 +488,9 @@ def _read_unb_header(text: str, pos: int, d: Delimiters) -> tuple[str, str]:
     return s001[0].strip().upper(), (s001[1].strip() if len(s001) > 1 else "")
 
 
+_C1 = re.compile("[\x80-\x9f]")
+
+
 def _decode(chunk: bytes, syntax_id: str) -> tuple[str | None, str, list[str]]:
     """Decode one interchange. Returns (text or None when invalid, codec used, issues)."""
     if chunk.isascii():
@@ -584,6 +587,9 @@ class _Chunk:
         stray_code = E_ENVELOPE
         stray_reason = ""
         saw_unh = False
+        # Messages sent, counted by UNH: a message we reject still counts for UNE/UNZ.
+        inter_unh = 0
+        group_unh = 0
 
         def flush_stray() -> None:
             nonlocal next_index, stray
@@ -672,6 +678,8 @@ class _Chunk:
             # outside a message
             if tag == "UNH":
                 flush_stray()
+                inter_unh += 1
+                group_unh += 1
                 msg_start = i
                 msg_bad = None
                 saw_unh = True
@@ -690,16 +698,17 @@ class _Chunk:
                     self._issue(group_msgs, f"group {group_ref!r} not closed by UNE", E_ENVELOPE)
                 group_ref = component(seg, 5, 0)
                 group_msgs = []
+                group_unh = 0
                 inter_groups += 1
                 continue
             if tag == "UNE" and group_ref is not None:
                 flush_stray()
                 count, ref = component(seg, 1, 0), component(seg, 2, 0)
-                if count != str(len(group_msgs)):
+                if count != str(group_unh):
                     self._issue(
                         group_msgs,
                         f"UNE message count {count!r} but group {group_ref!r} holds "
-                        f"{len(group_msgs)}",
+                        f"{group_unh}",
                         E_CONTROL_COUNT,
                     )
                 if ref != group_ref:
@@ -717,7 +726,7 @@ class _Chunk:
                     self._issue(group_msgs, f"group {group_ref!r} not closed by UNE", E_ENVELOPE)
                     group_ref = None
                 count, ref = component(seg, 1, 0), component(seg, 2, 0)
-                expected = inter_groups if inter_groups else len(inter_msgs)
+                expected = inter_groups if inter_groups else inter_unh
                 what = "groups" if inter_groups else "messages"
                 if count != str(expected):
                     self._issue(
@@ -791,12 +800,23 @@ class _Chunk:
         unt = segments[end]
         ref = component(unh, 1, 0)
         mtype = component(unh, 2, 0)
+        code = E_SYNTAX
+        if bad is None:
+            c1 = next((_C1.search(r) for r in raws[start : end + 1] if _C1.search(r)), None)
+            if c1 is not None:
+                # C1 control codes are in no EDIFACT repertoire: typically UTF-8 bytes sent
+                # inside an ISO 8859 interchange. Only this message is affected.
+                code = E_ENCODING
+                bad = (
+                    f"control character U+{ord(c1.group()):04X} is not a character of the "
+                    f"declared character set ({self.encoding}); the sender's encoding is wrong"
+                )
         if bad is not None:
             self.out.append(
                 SyntaxProblem(
                     self.msg_index,
                     "".join(f"{r}{self.d.terminator}\n" for r in raws[start : end + 1]),
-                    E_SYNTAX,
+                    code,
                     f"message {ref!r}: {bad}",
                     mtype or None,
                 )

@@ -92,7 +92,9 @@ def main() -> int:
         spark.range(1).count()  # JVM warm: the clock measures ingestion, not start-up
         with PeakMemory() as mem:
             t1 = time.perf_counter()
-            report = ingest_landing(spark, settings, progress=lambda m: print(f"  {m}", flush=True))
+            report = ingest_landing(
+                spark, settings, progress=lambda m: print(f"  {time.perf_counter() - t1:7.1f}s {m}", flush=True)
+            )
             ingest_s = time.perf_counter() - t1
         declarations = (
             spark.read.format("delta")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -137,33 +138,38 @@ def ingest_landing(
     if open_batch is not None:
         planned = _planned_files(spark, settings, open_batch)
         say(f"resuming batch {open_batch}: {len(planned)} planned files")
-        _run_batch(spark, settings, open_batch, planned, options, report, say, fail_at)
-    listed = _list_landing(spark, settings)
-    report.files_listed = len(listed)
+        primaries = [p for p in planned if p.duplicate_of is None]
+        parsed = _parse(spark, _context(spark, open_batch, options), primaries)
+        _run_batch(spark, settings, open_batch, planned, parsed, report, say, fail_at)
     batch_id = last_batch
     tried: set[str] = set()
+    listed_total = 0
     while True:
-        candidates = [c for c in _new_files(spark, settings, listed) if c[0] not in tried]
+        listed, candidates = _new_files(spark, settings)
+        listed_total = max(listed_total, listed)
+        candidates = [c for c in candidates if c.path not in tried]
         if not candidates:
             break
-        tried.update(c[0] for c in candidates[:max_files])
-        planned = _plan(spark, settings, candidates[:max_files])
-        if not planned:  # every candidate vanished before it could be read: nothing to do
-            continue
+        chunk = candidates[:max_files]
+        tried.update(c.path for c in chunk)
         batch_id += 1
+        say(f"batch {batch_id}: parsing {len(chunk)} new files")
+        parsed = _parse(spark, _context(spark, batch_id, options), chunk)
+        planned = _plan(spark, settings, chunk, parsed)
         _append_log(spark, settings, batch_id, planned, status="planned", app_suffix="plan")
-        say(
-            f"batch {batch_id}: {len(planned)} files planned "
-            f"({sum(p.duplicate_of is not None for p in planned)} duplicates)"
-        )
-        _maybe_fail(fail_at, "after_plan")
-        _run_batch(spark, settings, batch_id, planned, options, report, say, fail_at)
+        dups = sum(p.duplicate_of is not None for p in planned)
+        say(f"batch {batch_id}: {len(planned)} files planned ({dups} duplicates)")
+        _maybe_fail(fail_at, "after_plan", parsed)
+        _run_batch(spark, settings, batch_id, planned, parsed, report, say, fail_at)
+    report.files_listed = listed_total
     report.seconds = time.monotonic() - started
     return report
 
 
-def _maybe_fail(fail_at: str | None, step: str) -> None:
+def _maybe_fail(fail_at: str | None, step: str, parsed: _Parsed | None = None) -> None:
     if fail_at == step:
+        if parsed is not None:
+            parsed.release()
         raise IngestError(f"stopped at {step} (fail_at was set)")
 
 
@@ -171,84 +177,118 @@ def _delta(spark: SparkSession, settings: Settings, spec: TableSpec) -> DataFram
     return spark.read.format("delta").load(settings.table_uri("bronze", spec.name))
 
 
-def _list_landing(spark: SparkSession, settings: Settings) -> list[tuple[str, int, datetime]]:
-    """Every file under landing/ with size and mtime, through Hadoop's FileSystem API.
+def _new_files(spark: SparkSession, settings: Settings) -> tuple[int, list[_Planned]]:
+    """(files listed, files the log has not seen) under landing/, in path order.
 
-    Hadoop's listing sees empty files (Spark's file scans skip them, which would lose them
-    silently) and works the same on file:// and s3a://. Names starting with ``.`` or ``_`` are
-    writers' temporary files and are left for a later run.
+    Spark's file index lists the tree (in parallel, the same on file:// and s3a://, skipping
+    ``.``/``_`` temporary files) without reading content. Its scans skip empty files, so those
+    are found as the index's files that the scan did not return; they are kept, not lost. A
+    file is seen when the log has the same path, size and modification time.
     """
+    from pyspark.sql import functions as F
+
     landing = settings.zone("landing")
     jvm = spark.sparkContext._jvm
     hpath = jvm.org.apache.hadoop.fs.Path(landing)
     fs = hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
     if not fs.exists(hpath):
-        return []
-    found = []
-    it = fs.listFiles(hpath, True)
-    while it.hasNext():
-        status = it.next()
-        path = status.getPath()
-        name = path.getName()
-        if name.startswith((".", "_")):
+        return 0, []
+    files = (
+        spark.read.format("binaryFile")
+        .option("recursiveFileLookup", "true")
+        .load(landing)
+        .select(
+            "path",
+            F.col("length").alias("size_bytes"),
+            F.col("modificationTime").alias("modified_at"),
+        )
+    )
+    seen = _delta(spark, settings, FILE_LOG).select(
+        F.col("source_uri").alias("path"), "size_bytes", "modified_at"
+    )
+    new = files.join(seen, ["path", "size_bytes", "modified_at"], "left_anti").collect()
+    found = [_Planned(r.path, "", int(r.size_bytes), r.modified_at, None) for r in new]
+    all_paths = set(files.inputFiles())
+    nonempty = {r.path for r in files.select("path").collect()}
+    known = {r.path for r in seen.select("path").distinct().collect()}
+    for path in sorted(all_paths - nonempty - known):
+        status = fs.getFileStatus(jvm.org.apache.hadoop.fs.Path(path))
+        if status.getLen() != 0:  # the same file spelled differently (URI escaping): scanned
             continue
         modified = datetime.fromtimestamp(status.getModificationTime() / 1000, tz=UTC)
-        found.append((path.toString(), int(status.getLen()), modified))
-    return found
+        found.append(_Planned(path, _EMPTY_SHA256, int(status.getLen()), modified, None))
+    return len(all_paths), sorted(found, key=lambda p: p.path)
 
 
-def _new_files(
-    spark: SparkSession, settings: Settings, listed: list[tuple[str, int, datetime]]
-) -> list[tuple[str, int, datetime]]:
-    """Listed files the log has not seen (same path, size and mtime means seen)."""
-    if not listed:
-        return []
+def _context(spark: SparkSession, batch_id: int, options: ParseOptions) -> WorkerContext:
+    _, arrow_schema = _output_schema(spark)
+    return WorkerContext(arrow_schema, tuple(BRONZE), options, batch_id, datetime.now(UTC))
+
+
+@dataclass
+class _Parsed:
+    """A batch parsed once and cached: the rows, and per file its hash and rows per table."""
+
+    rows: DataFrame | None
+    empty: list[_Planned]
+    ctx: WorkerContext
+    per_file: dict[str, tuple[str, dict[str, int]]]  # path -> (sha256, {table: rows})
+
+    def release(self) -> None:
+        """Drop the cached rows."""
+        if self.rows is not None:
+            self.rows.unpersist()
+
+
+def _parse(spark: SparkSession, ctx: WorkerContext, files: list[_Planned]) -> _Parsed:
+    """Parse the files once in Spark's Python workers (empty files on the driver), cached."""
+    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
-    seen = _delta(spark, settings, FILE_LOG).select(
-        F.col("source_uri").alias("path"),
-        F.col("size_bytes").alias("length"),
-        F.col("modified_at").alias("modificationTime"),
-    )
-    listed_df = spark.createDataFrame(
-        listed, "path string, length bigint, modificationTime timestamp"
-    )
-    new = listed_df.join(seen, ["path", "length", "modificationTime"], "left_anti").orderBy("path")
-    return [(r.path, int(r.length), r.modificationTime) for r in new.collect()]
+    spark_schema, _ = _output_schema(spark)
+    readable = [f.path for f in files if f.size > 0]
+    empty = [f for f in files if f.size == 0]
+    per_file: dict[str, tuple[str, dict[str, int]]] = {
+        f.path: (_EMPTY_SHA256, {QUARANTINE_TABLE: 1}) for f in empty
+    }
+    rows = None
+    if readable:
+        binary = spark.read.format("binaryFile").load(readable)
+        rows = binary.mapInArrow(make_parser(ctx), spark_schema)
+        rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
+        stats = rows.groupBy(
+            F.col("_ingest.source_uri").alias("path"),
+            F.col("_ingest.file_sha256").alias("sha"),
+            "_table",
+        ).count()
+        for r in stats.collect():
+            _, tables = per_file.setdefault(r.path, (r.sha, {}))
+            tables[r["_table"]] = int(r["count"])
+    return _Parsed(rows, empty, ctx, per_file)
 
 
 def _plan(
-    spark: SparkSession, settings: Settings, candidates: list[tuple[str, int, datetime]]
+    spark: SparkSession, settings: Settings, files: list[_Planned], parsed: _Parsed
 ) -> list[_Planned]:
-    """Hash the candidates and mark content already ingested (or repeated) as duplicates."""
+    """Give each file its hash and mark content already ingested (or repeated) as duplicate."""
     from pyspark.sql import functions as F
 
-    paths = [c[0] for c in candidates if c[1] > 0]
-    # Spark's file scan skips empty files, so their (well-known) hash is set here.
-    hashed = {c[0]: _EMPTY_SHA256 for c in candidates if c[1] == 0}
-    if paths:
-        files = spark.read.format("binaryFile").load(paths)
-        hashed |= {
-            r.path: r.sha
-            for r in files.select("path", F.sha2("content", 256).alias("sha")).collect()
-        }
+    hashed = [(f, parsed.per_file[f.path][0]) for f in files if f.path in parsed.per_file]
+    batch_hashes = spark.createDataFrame([(sha,) for _, sha in hashed], "file_sha256 string")
     log = _delta(spark, settings, FILE_LOG).where(F.col("duplicate_of").isNull())
     known = {
         r.file_sha256: r.source_uri
-        for r in log.where(F.col("file_sha256").isin(list(set(hashed.values()))))
+        for r in log.join(batch_hashes.distinct(), "file_sha256")
         .groupBy("file_sha256")
         .agg(F.min("source_uri").alias("source_uri"))
         .collect()
     }
-    planned: list[_Planned] = []
-    for path, size, modified in candidates:
-        if path not in hashed:  # vanished between listing and reading: next run sees it again
-            continue
-        sha = hashed[path]
+    planned = []
+    for f, sha in hashed:
         original = known.get(sha)
-        planned.append(_Planned(path, sha, size, modified, original))
+        planned.append(_Planned(f.path, sha, f.size, f.modified, original))
         if original is None:
-            known[sha] = path
+            known[sha] = f.path
     return planned
 
 
@@ -375,34 +415,35 @@ def _empty_file_rejections(
 
 
 def _outputs(
-    spark: SparkSession, ctx: WorkerContext, parsed: DataFrame | None, empty: list[_Planned]
-) -> dict[str, tuple[DataFrame, dict[str, int]]]:
-    """Per target table: the rows to append and the row count per file (by SHA-256)."""
+    spark: SparkSession, parsed: _Parsed, skip_paths: set[str]
+) -> dict[str, tuple[DataFrame, int]]:
+    """Per target table: the rows to append (duplicates left out) and how many there are."""
     from pyspark.sql import functions as F
 
-    outputs: dict[str, tuple[DataFrame, dict[str, int]]] = {}
-    if parsed is not None:
-        per_file = (
-            parsed.groupBy("_table", F.col("_ingest.file_sha256").alias("sha")).count().collect()
-        )
-        for table in sorted({r["_table"] for r in per_file}):
-            rows = parsed.where(F.col("_table") == table)
+    totals: dict[str, int] = {}
+    for path, (_, tables) in parsed.per_file.items():
+        if path in skip_paths:
+            continue
+        for table, n in tables.items():
+            totals[table] = totals.get(table, 0) + n
+    outputs: dict[str, tuple[DataFrame, int]] = {}
+    rows = parsed.rows
+    if rows is not None and skip_paths:
+        rows = rows.where(~F.col("_ingest.source_uri").isin(sorted(skip_paths)))
+    for table in sorted(totals):
+        frames = []
+        if rows is not None:
             col = column_name(table)
-            out = (
-                rows.select(f"{col}.*")
-                if table == QUARANTINE_TABLE
-                else rows.select(f"{col}.*", "_ingest")
-            )
-            by_file = {r.sha: int(r["count"]) for r in per_file if r["_table"] == table}
-            outputs[table] = (out, by_file)
-    if empty:
-        rejected = _empty_file_rejections(spark, ctx, empty)
-        by_file = {p.sha: 1 for p in empty}
-        if QUARANTINE_TABLE in outputs:
-            out, counts = outputs[QUARANTINE_TABLE]
-            outputs[QUARANTINE_TABLE] = (out.unionByName(rejected), {**counts, **by_file})
-        else:
-            outputs[QUARANTINE_TABLE] = (rejected, by_file)
+            picked = rows.where(F.col("_table") == table)
+            cols = [f"{col}.*"] if table == QUARANTINE_TABLE else [f"{col}.*", "_ingest"]
+            frames.append(picked.select(*cols))
+        empty = [f for f in parsed.empty if f.path not in skip_paths]
+        if table == QUARANTINE_TABLE and empty:
+            frames.append(_empty_file_rejections(spark, parsed.ctx, empty))
+        out = frames[0]
+        for frame in frames[1:]:
+            out = out.unionByName(frame)
+        outputs[table] = (out, totals[table])
     return outputs
 
 
@@ -411,46 +452,48 @@ def _run_batch(
     settings: Settings,
     batch_id: int,
     planned: list[_Planned],
-    options: ParseOptions,
+    parsed: _Parsed,
     report: IngestReport,
     say: Progress,
     fail_at: str | None,
 ) -> None:
-    from pyspark import StorageLevel
-
+    """Write the batch's rows (one idempotent append per table), then commit it in the log."""
     primaries = [p for p in planned if p.duplicate_of is None]
+    skip = {p.path for p in planned if p.duplicate_of is not None} | (
+        set(parsed.per_file) - {p.path for p in planned}
+    )
     report.batches.append(batch_id)
     report.files_duplicate += len(planned) - len(primaries)
-    counts: dict[str, tuple[int, int]] = {}
-    if primaries:
-        spark_schema, arrow_schema = _output_schema(spark)
-        ctx = WorkerContext(arrow_schema, tuple(BRONZE), options, batch_id, datetime.now(UTC))
-        readable = [p.path for p in primaries if p.size > 0]
-        empty = [p for p in primaries if p.size == 0]
-        parsed = None
-        if readable:
-            files = spark.read.format("binaryFile").load(readable)
-            parsed = files.mapInArrow(make_parser(ctx), spark_schema)
-            parsed = parsed.persist(StorageLevel.MEMORY_AND_DISK)
-        try:
-            outputs = _outputs(spark, ctx, parsed, empty)
-            for table in sorted(outputs):
-                out, by_file = outputs[table]
-                for sha, n in by_file.items():
-                    rec, rej = counts.get(sha, (0, 0))
-                    counts[sha] = (rec, rej + n) if table == QUARANTINE_TABLE else (rec + n, rej)
-                total = sum(by_file.values())
-                _append(out, settings.table_uri("bronze", table), batch_id, "data")
-                say(f"batch {batch_id}: {total:>9,} rows -> bronze.{table}")
-                _maybe_fail(fail_at, f"after_table:{table}")
-                if table == QUARANTINE_TABLE:
-                    report.rejected += total
-                else:
-                    report.records[table] = report.records.get(table, 0) + total
-        finally:
-            if parsed is not None:
-                parsed.unpersist()
+    try:
+        outputs = _outputs(spark, parsed, skip)
+        first = fail_at.split(":", 1)[1] if fail_at and fail_at.startswith("after_table:") else None
+        order = sorted(outputs, key=lambda t: (t != first, t))
+
+        def write(table: str) -> None:
+            out, total = outputs[table]
+            _append(out, settings.table_uri("bronze", table), batch_id, "data")
+            say(f"batch {batch_id}: {total:>9,} rows -> bronze.{table}")
+
+        if first in outputs:  # a simulated crash right after this one table was written
+            write(first)
+            _maybe_fail(fail_at, f"after_table:{first}")
+        # Appends to different tables are independent commits: run them side by side so the
+        # fixed cost of each (job start, Delta commit) overlaps.
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(write, [t for t in order if t != first]))
+        for table, (_, total) in outputs.items():
+            if table == QUARANTINE_TABLE:
+                report.rejected += total
+            else:
+                report.records[table] = report.records.get(table, 0) + total
+    finally:
+        parsed.release()
     _maybe_fail(fail_at, "before_commit")
+    counts = {}
+    for p in primaries:
+        tables = parsed.per_file.get(p.path, ("", {}))[1]
+        rejected = tables.get(QUARANTINE_TABLE, 0)
+        counts[p.sha] = (sum(tables.values()) - rejected, rejected)
     _append_log(
         spark, settings, batch_id, planned, status="committed", app_suffix="commit", counts=counts
     )

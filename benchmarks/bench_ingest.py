@@ -93,7 +93,9 @@ def main() -> int:
         with PeakMemory() as mem:
             t1 = time.perf_counter()
             report = ingest_landing(
-                spark, settings, progress=lambda m: print(f"  {time.perf_counter() - t1:7.1f}s {m}", flush=True)
+                spark,
+                settings,
+                progress=lambda m: print(f"  {time.perf_counter() - t1:7.1f}s {m}", flush=True),
             )
             ingest_s = time.perf_counter() - t1
         declarations = (

@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_lake_root(parser)
     parser.add_argument(
-        "--max-files", type=int, default=5000, help="files per batch (default 5000)"
+        "--max-files", type=int, default=20000, help="files per batch (default 20000)"
     )
     parser.set_defaults(handler=run)
 

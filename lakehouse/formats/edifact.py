@@ -707,8 +707,7 @@ class _Chunk:
                 if count != str(group_unh):
                     self._issue(
                         group_msgs,
-                        f"UNE message count {count!r} but group {group_ref!r} holds "
-                        f"{group_unh}",
+                        f"UNE message count {count!r} but group {group_ref!r} holds {group_unh}",
                         E_CONTROL_COUNT,
                     )
                 if ref != group_ref:

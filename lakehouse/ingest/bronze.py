@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
 APP_ID = "customs-lakehouse/bronze-ingest"
 _EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
-DEFAULT_MAX_FILES = 5000
+DEFAULT_MAX_FILES = 20000
 
 Progress = Callable[[str], None]
 
@@ -142,16 +142,10 @@ def ingest_landing(
         parsed = _parse(spark, _context(spark, open_batch, options), primaries)
         _run_batch(spark, settings, open_batch, planned, parsed, report, say, fail_at)
     batch_id = last_batch
-    tried: set[str] = set()
-    listed_total = 0
-    while True:
-        listed, candidates = _new_files(spark, settings)
-        listed_total = max(listed_total, listed)
-        candidates = [c for c in candidates if c.path not in tried]
-        if not candidates:
-            break
-        chunk = candidates[:max_files]
-        tried.update(c.path for c in chunk)
+    listed, candidates = _new_files(spark, settings)
+    say(f"{listed:,} files in the landing zone, {len(candidates):,} new")
+    for start in range(0, len(candidates), max_files):
+        chunk = candidates[start : start + max_files]
         batch_id += 1
         say(f"batch {batch_id}: parsing {len(chunk)} new files")
         parsed = _parse(spark, _context(spark, batch_id, options), chunk)
@@ -161,7 +155,7 @@ def ingest_landing(
         say(f"batch {batch_id}: {len(planned)} files planned ({dups} duplicates)")
         _maybe_fail(fail_at, "after_plan", parsed)
         _run_batch(spark, settings, batch_id, planned, parsed, report, say, fail_at)
-    report.files_listed = listed_total
+    report.files_listed = listed
     report.seconds = time.monotonic() - started
     return report
 

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -167,6 +168,31 @@ def _maybe_fail(fail_at: str | None, step: str, parsed: _Parsed | None = None) -
         raise IngestError(f"stopped at {step} (fail_at was set)")
 
 
+@contextmanager
+def _scan_partitioning(spark: SparkSession, max_bytes: int, open_cost: int) -> Iterator[None]:
+    """Temporarily size file-scan partitions (session settings, restored afterwards).
+
+    Landed files are many and small (one XML declaration is a few KB). With Spark's defaults
+    each counts as 4 MB, so a day becomes hundreds of tiny tasks, each paying for a Python
+    worker round trip; a few large tasks per core are much faster.
+    """
+    keys = {
+        "spark.sql.files.maxPartitionBytes": str(max_bytes),
+        "spark.sql.files.openCostInBytes": str(open_cost),
+    }
+    previous = {k: spark.conf.get(k, None) for k in keys}
+    for key, value in keys.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
+
+
 def _delta(spark: SparkSession, settings: Settings, spec: TableSpec) -> DataFrame:
     return spark.read.format("delta").load(settings.table_uri("bronze", spec.name))
 
@@ -200,12 +226,24 @@ def _new_files(spark: SparkSession, settings: Settings) -> tuple[int, list[_Plan
     seen = _delta(spark, settings, FILE_LOG).select(
         F.col("source_uri").alias("path"), "size_bytes", "modified_at"
     )
-    new = files.join(seen, ["path", "size_bytes", "modified_at"], "left_anti").collect()
-    found = [_Planned(r.path, "", int(r.size_bytes), r.modified_at, None) for r in new]
+    # Nothing is read but names, sizes and times: one scan task is enough.
+    with _scan_partitioning(spark, max_bytes=1 << 50, open_cost=0):
+        listing = files.collect()
     all_paths = set(files.inputFiles())
-    nonempty = {r.path for r in files.select("path").collect()}
-    known = {r.path for r in seen.select("path").distinct().collect()}
-    for path in sorted(all_paths - nonempty - known):
+    known = {
+        (r.path, int(r.size_bytes), r.modified_at)
+        for r in seen.join(
+            spark.createDataFrame([(p,) for p in sorted(all_paths)], "path string"), "path"
+        ).collect()
+    }
+    found = [
+        _Planned(r.path, "", int(r.size_bytes), r.modified_at, None)
+        for r in listing
+        if (r.path, int(r.size_bytes), r.modified_at) not in known
+    ]
+    nonempty = {r.path for r in listing}
+    known_paths = {k[0] for k in known}
+    for path in sorted(all_paths - nonempty - known_paths):
         status = fs.getFileStatus(jvm.org.apache.hadoop.fs.Path(path))
         if status.getLen() != 0:  # the same file spelled differently (URI escaping): scanned
             continue
@@ -247,9 +285,14 @@ def _parse(spark: SparkSession, ctx: WorkerContext, files: list[_Planned]) -> _P
     }
     rows = None
     if readable:
-        binary = spark.read.format("binaryFile").load(readable)
-        rows = binary.mapInArrow(make_parser(ctx), spark_schema)
-        rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
+        total = sum(f.size for f in files)
+        cores = max(spark.sparkContext.defaultParallelism, 1)
+        # About three tasks per core, each with at least a few MB of files.
+        with _scan_partitioning(spark, max(total // (3 * cores), 4 << 20), 64 << 10):
+            binary = spark.read.format("binaryFile").load(readable)
+            rows = binary.mapInArrow(make_parser(ctx), spark_schema)
+            rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
+            rows.count()  # materialise while the partitioning applies
         stats = rows.groupBy(
             F.col("_ingest.source_uri").alias("path"),
             F.col("_ingest.file_sha256").alias("sha"),

@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 from lakehouse.errors import IngestError
 from lakehouse.ingest.dispatch import ParseOptions
@@ -229,7 +230,8 @@ def _new_files(spark: SparkSession, settings: Settings) -> tuple[int, list[_Plan
     # Nothing is read but names, sizes and times: one scan task is enough.
     with _scan_partitioning(spark, max_bytes=1 << 50, open_cost=0):
         listing = files.collect()
-    all_paths = set(files.inputFiles())
+    # The file index names files as URIs (file:///x, %-escaped); the scan as Hadoop paths.
+    all_paths = {_hadoop_path(uri) for uri in files.inputFiles()}
     known = {
         (r.path, int(r.size_bytes), r.modified_at)
         for r in seen.join(
@@ -250,6 +252,12 @@ def _new_files(spark: SparkSession, settings: Settings) -> tuple[int, list[_Plan
         modified = datetime.fromtimestamp(status.getModificationTime() / 1000, tz=UTC)
         found.append(_Planned(path, _EMPTY_SHA256, int(status.getLen()), modified, None))
     return len(all_paths), sorted(found, key=lambda p: p.path)
+
+
+def _hadoop_path(uri: str) -> str:
+    """``file:///x%20y`` -> ``file:/x y``: the spelling Spark's file scans use for a path."""
+    text = unquote(uri)
+    return "file:/" + text[len("file:///") :] if text.startswith("file:///") else text
 
 
 def _context(spark: SparkSession, batch_id: int, options: ParseOptions) -> WorkerContext:

@@ -214,7 +214,20 @@ def test_ingestion_flows_land_by_convention_and_load_into_bronze(
     assert xml_landed.suffix == ".xml" and json_landed.suffix == ".ndjson"
     assert json_landed.read_bytes() == sample_files["cms/json"].read_bytes()
 
-    for path in [*erp_files, hr_landed, xml_landed, json_landed]:
+    # --- CMS EDIFACT file drop ----------------------------------------------------------------
+    drop = tmp_path / "edifact-drop"
+    drop.mkdir()
+    shutil.copy(sample_files["cms/edifact"], drop / "KENTRADE_0001.edi")
+    run_flow(
+        FLOWS / "cms_edifact_filedrop.json",
+        {"source.directory": str(drop), "landing.directory": str(landing)},
+        install=install,
+        work_dir=tmp_path / "edifact",
+    )
+    (edi_landed,) = _landed(landing, "cms/edifact")
+    assert edi_landed.read_bytes() == sample_files["cms/edifact"].read_bytes()
+
+    for path in [*erp_files, hr_landed, xml_landed, json_landed, edi_landed]:
         match = NAME_RE.match(path.name)
         assert match, path.name
         feed = feed_of(str(path))
@@ -233,9 +246,8 @@ def test_ingestion_flows_land_by_convention_and_load_into_bronze(
         assert report.files_ingested or report.total_records
         bronze = lambda t: spark.read.format("delta").load(settings.table_uri("bronze", t))  # noqa: E731
         rejected = bronze("quarantine").select("system", "feed", "reason").collect()
-        # The simulator's HR export deliberately carries impossible dates (e.g. 2024-02-30);
-        # nothing else may be rejected.
-        assert all((r.system, r.feed) == ("hr", "records") for r in rejected), rejected
+        # The sample was simulated without malformed messages: nothing may be rejected.
+        assert rejected == [], rejected
         payments = {r.payment_id: r.amount for r in bronze("erp_payments").collect()}
         assert payments == {
             "PAY-1": Decimal("1234.5600"),
@@ -257,6 +269,12 @@ def test_ingestion_flows_land_by_convention_and_load_into_bronze(
             [x for x in sample_files["cms/json"].read_text().splitlines() if x.strip()]
         )
         assert feeds.get("json") == json_lines and feeds.get("xml", 0) >= 1, feeds
+        edi_messages = edi_landed.read_bytes().count(b"UNH+")
+        edi_rows = sum(
+            bronze(t).where("_ingest.feed = 'edifact'").count()
+            for t in ("cms_declarations", "cms_responses", "cms_cargo_reports")
+        )
+        assert edi_rows == edi_messages > 0
     assert FEEDS["erp/payments"].extension == "ndjson"
 
 

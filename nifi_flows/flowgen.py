@@ -564,6 +564,12 @@ def _landing_tail(flow: _Flow, upstream: Iterable[tuple[str, str]]) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+def _content_type_contains(word: str) -> str:
+    """EL: true when the posted content type (mime.type or the Content-Type header) has word."""
+    header = "${'Content-Type':toLower():contains('" + word + "')}"
+    return "${mime.type:toLower():contains('" + word + "'):or(" + header + ")}"
+
+
 def cms_http() -> dict[str, Any]:
     """CMS declarations/responses posted over HTTP as WCO XML or NDJSON."""
     flow = _Flow(
@@ -586,8 +592,8 @@ def cms_http() -> dict[str, Any]:
             "Max Unconfirmed Flowfile Time": "60 secs",
         },
         comments=(
-            "Runs on a full NiFi. Under trigger-once NiFi Stateless an HTTP listener cannot "
-            "receive: see docs/nifi_flows.md."
+            "Listens while the flow runs: on a full NiFi always; under NiFi Stateless only in "
+            "the launcher's keep-triggering mode (see docs/nifi_flows.md)."
         ),
     )
     route = flow.processor(
@@ -596,8 +602,10 @@ def cms_http() -> dict[str, Any]:
         STANDARD,
         {
             "Routing Strategy": "Route to Property name",
-            "xml": "${mime.type:toLower():contains('xml')}",
-            "json": "${mime.type:toLower():contains('json')}",
+            # ListenHTTP passes the Content-Type header as an attribute of that name; other
+            # sources set mime.type. Either decides.
+            "xml": _content_type_contains("xml"),
+            "json": _content_type_contains("json"),
         },
     )
     flow.connect(listen, route, "success")

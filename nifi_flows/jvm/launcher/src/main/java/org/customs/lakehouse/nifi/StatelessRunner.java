@@ -143,23 +143,34 @@ public final class StatelessRunner {
                 loadState(dataflow, stateFile);
             }
 
+            // -Dlakehouse.stateless.run.seconds=N keeps triggering for N seconds: a listening
+            // source (ListenHTTP, ConsumeMQTT) only receives while the dataflow is running.
+            // Each trigger is its own transaction, acknowledged before the next one.
+            final long runNanos = TimeUnit.SECONDS.toNanos(Long.getLong("lakehouse.stateless.run.seconds", 0L));
             final long triggerStart = System.nanoTime();
-            final DataflowTrigger trigger = dataflow.trigger();
-            final TriggerResult result = trigger.getResult();
-            final long triggerMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - triggerStart);
             final Map<String, Integer> outputs = new TreeMap<>();
-            for (final Map.Entry<String, List<FlowFile>> e : result.getOutputFlowFiles().entrySet()) {
-                outputs.put(e.getKey(), e.getValue().size());
-            }
-            if (!result.isSuccessful()) {
-                final String cause = result.getFailureCause().map(Throwable::toString).orElse("unknown cause");
-                result.getFailureCause().ifPresent(c -> logger.error("Dataflow trigger failed", c));
-                return finish(EXIT_TRIGGER_FAILED, result.isCanceled() ? "canceled" : "failed",
-                        initMillis, triggerMillis, outputs, cause);
-            }
-            result.acknowledge();
-            if (stateFile != null) {
-                saveState(dataflow, stateFile);
+            long triggerMillis;
+            while (true) {
+                final DataflowTrigger trigger = dataflow.trigger();
+                final TriggerResult result = trigger.getResult();
+                triggerMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - triggerStart);
+                for (final Map.Entry<String, List<FlowFile>> e : result.getOutputFlowFiles().entrySet()) {
+                    outputs.merge(e.getKey(), e.getValue().size(), Integer::sum);
+                }
+                if (!result.isSuccessful()) {
+                    final String cause = result.getFailureCause().map(Throwable::toString).orElse("unknown cause");
+                    result.getFailureCause().ifPresent(c -> logger.error("Dataflow trigger failed", c));
+                    return finish(EXIT_TRIGGER_FAILED, result.isCanceled() ? "canceled" : "failed",
+                            initMillis, triggerMillis, outputs, cause);
+                }
+                result.acknowledge();
+                if (stateFile != null) {
+                    saveState(dataflow, stateFile);
+                }
+                if (System.nanoTime() - triggerStart >= runNanos) {
+                    break;
+                }
+                Thread.sleep(100L);
             }
             logger.info("Ran dataflow in {} ms", triggerMillis);
             return finish(EXIT_OK, "success", initMillis, triggerMillis, outputs, null);

@@ -96,15 +96,15 @@ def _struct(spec: TableSpec, with_ingest: bool):
 def ensure_tables(spark: SparkSession, settings: Settings) -> None:
     """Create every bronze table (empty, with its schema) if it does not exist yet.
 
-    The builder only commits a Delta log entry (no Spark job), so this is cheap after the
-    first run and not much more on it.
+    The builder only commits a Delta log entry (no Spark job); the tables are independent, so
+    the commits run side by side.
     """
     from delta.tables import DeltaTable
 
-    for spec in table_specs():
+    def create(spec: TableSpec) -> None:
         uri = settings.table_uri("bronze", spec.name)
         if DeltaTable.isDeltaTable(spark, uri):
-            continue
+            return
         (
             DeltaTable.create(spark)
             # Delta compares the location with Hadoop's form of the path (file:/x, not file:///x).
@@ -113,6 +113,9 @@ def ensure_tables(spark: SparkSession, settings: Settings) -> None:
             .comment(spec.description)
             .execute()
         )
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(create, table_specs()))
 
 
 def ingest_landing(

@@ -18,8 +18,6 @@ from lakehouse.landing import feed_of
 from lakehouse.settings import override_settings
 from nifi_flows.stateless import (
     StatelessInstall,
-    StatelessNotInstalledError,
-    ensure_stateless,
     prune_bundles,
     run_flow,
 )
@@ -27,14 +25,6 @@ from nifi_flows.stateless import (
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 FLOW = Path(__file__).resolve().parents[3] / "nifi_flows" / "flows" / "ects_mqtt_events.json"
-
-
-@pytest.fixture(scope="module")
-def install() -> StatelessInstall:
-    try:
-        return ensure_stateless()
-    except StatelessNotInstalledError as exc:
-        pytest.skip(f"NiFi Stateless cache not set up ({exc})")
 
 
 def _swap_mqtt_for_spool(flow: dict[str, Any], spool: Path) -> None:

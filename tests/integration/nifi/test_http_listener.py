@@ -20,8 +20,6 @@ from lakehouse.landing import feed_of
 from lakehouse.settings import override_settings
 from nifi_flows.stateless import (
     StatelessInstall,
-    StatelessNotInstalledError,
-    ensure_stateless,
     prune_bundles,
     run_flow,
 )
@@ -30,14 +28,6 @@ from tests.services import free_port
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 FLOW = Path(__file__).resolve().parents[3] / "nifi_flows" / "flows" / "cms_http_ingest.json"
-
-
-@pytest.fixture(scope="module")
-def install() -> StatelessInstall:
-    try:
-        return ensure_stateless()
-    except StatelessNotInstalledError as exc:
-        pytest.skip(f"NiFi Stateless cache not set up ({exc})")
 
 
 def _wait_for_listener(port: int, deadline: float) -> None:

@@ -32,8 +32,6 @@ from lakehouse.landing import FEEDS, feed_of
 from lakehouse.settings import override_settings
 from nifi_flows.stateless import (
     StatelessInstall,
-    StatelessNotInstalledError,
-    ensure_stateless,
     prune_bundles,
     run_flow,
 )
@@ -58,14 +56,6 @@ INSERT = (
     " payment_reference, value_date, recorded_at, internal_note) VALUES"
     " (%s, %s, %s, 'IMPORT_DUTY', %s, 'KES', 'EFT', %s, '2026-11-20', '2026-11-20T08:30:00Z', 'x')"
 )
-
-
-@pytest.fixture(scope="module")
-def install() -> StatelessInstall:
-    try:
-        return ensure_stateless()
-    except StatelessNotInstalledError as exc:
-        pytest.skip(f"NiFi Stateless cache not set up ({exc})")
 
 
 def _directory_variant(stem: str, tmp: Path, mutate: Any = None) -> Path:

@@ -19,9 +19,7 @@ from lakehouse.landing import FEEDS, feed_of, landed_name
 from nifi_flows.stateless import (
     StatelessFlowError,
     StatelessInstall,
-    StatelessNotInstalledError,
     StatelessRunError,
-    ensure_stateless,
     run_flow,
 )
 
@@ -43,14 +41,6 @@ DROPS = {
         b"BGM+962+RES0002+9'UNT+3+1'UNZ+1+REF0002'\n"
     ),
 }
-
-
-@pytest.fixture(scope="module")
-def install() -> StatelessInstall:
-    try:
-        return ensure_stateless()
-    except StatelessNotInstalledError as exc:
-        pytest.skip(f"NiFi Stateless cache not set up ({exc})")
 
 
 def test_cms_edifact_filedrop_lands_files_by_convention(

@@ -352,7 +352,7 @@ def _all_of(checks: tuple[_Check, ...]) -> _Check:
     def check(value: Any) -> bool:
         # A plain loop: this runs for every node of every line, and a generator per call
         # costs more than the checks themselves.
-        for one in checks:
+        for one in checks:  # noqa: SIM110 - all(genexpr) is the slow form this avoids
             if not one(value):
                 return False
         return True

@@ -65,15 +65,20 @@ def landed_path(lake_root: str, feed: Feed, received: datetime, name: str) -> st
     return f"{lake_root.rstrip('/')}/landing/{feed.key}/{received:%Y-%m-%d}/{name}"
 
 
+def feed_key_of(path: str) -> str | None:
+    """``system/feed`` of a path in the landing layout (known feed or not), else None."""
+    match = _PATH_RE.search(path)
+    return f"{match['system']}/{match['feed']}" if match else None
+
+
 def feed_of(path: str) -> Feed:
     """The feed a landed path belongs to; rejects paths outside the convention by name."""
-    match = _PATH_RE.search(path)
-    if not match:
+    key = feed_key_of(path)
+    if key is None:
         raise ValueError(
             f"not a landing-zone path: {path!r}; expected "
             "<lake>/landing/<system>/<feed>/<yyyy-mm-dd>/<file>"
         )
-    key = f"{match['system']}/{match['feed']}"
     if key not in FEEDS:
         raise ValueError(f"unknown feed {key!r} in {path!r}; known feeds: {', '.join(FEEDS)}")
     return FEEDS[key]

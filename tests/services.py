@@ -59,21 +59,18 @@ class S3ProxyServer:
     proc: subprocess.Popen[bytes] = field(repr=False)
 
     def client(self):
-        """A boto3 S3 client that only sends checksums when required (S3Proxy rejects others)."""
-        import boto3
-        from botocore.config import Config
+        """The project's own S3 client (checksums only when required), pointed at this server."""
+        from lakehouse.settings import load_settings
+        from lakehouse.storage import s3_client
 
-        return boto3.client(
-            "s3",
-            endpoint_url=self.endpoint,
-            aws_access_key_id=self.access_key,
-            aws_secret_access_key=self.secret_key,
-            region_name="us-east-1",
-            config=Config(
-                s3={"addressing_style": "path"},
-                request_checksum_calculation="when_required",
-                response_checksum_validation="when_required",
-            ),
+        return s3_client(
+            load_settings(
+                {
+                    "LAKEHOUSE_S3_ENDPOINT": self.endpoint,
+                    "LAKEHOUSE_S3_ACCESS_KEY": self.access_key,
+                    "LAKEHOUSE_S3_SECRET_KEY": self.secret_key,
+                }
+            )
         )
 
     def stop(self) -> None:

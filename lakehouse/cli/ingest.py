@@ -1,14 +1,16 @@
-"""``lakehouse ingest``: new landed files into bronze, exactly once."""
+"""``lakehouse ingest``: the bronze job as a command (new landed files, exactly once)."""
 
 from __future__ import annotations
 
 import argparse
 
-from lakehouse.cli.common import add_lake_root, progress, settings_from
+from lakehouse.cli.common import settings_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add the sub-command."""
+    """Add the sub-command; its options are the bronze job's own."""
+    from spark_jobs.ingest.bronze_job import add_arguments
+
     parser = sub.add_parser(
         "ingest",
         help="ingest new landed files into bronze Delta tables",
@@ -16,21 +18,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "to bronze.quarantine. Safe to re-run and to interrupt.",
         epilog="example: lakehouse ingest --lake-root ./lake",
     )
-    add_lake_root(parser)
-    parser.add_argument(
-        "--max-files", type=int, default=20000, help="files per batch (default 20000)"
-    )
+    add_arguments(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Ingest and print the report."""
-    from lakehouse.ingest.bronze import ingest_landing
-    from lakehouse.spark import get_spark
-    from spark_jobs.ingest.bronze_job import format_report
+    from spark_jobs.ingest import bronze_job
 
-    settings = settings_from(args)
-    spark = get_spark(settings, app_name="lakehouse-ingest")
-    report = ingest_landing(spark, settings, max_files=args.max_files, progress=progress("ingest"))
-    print(format_report(report))
+    report = bronze_job.run(settings_from(args), args.max_files)
+    print(bronze_job.format_report(report))
     return 0

@@ -37,9 +37,9 @@ from lakehouse.ingest.worker import (
     QUARANTINE_TABLE,
     WorkerContext,
     column_name,
-    feed_key_of,
     make_parser,
 )
+from lakehouse.landing import feed_key_of
 from lakehouse.settings import Settings
 from lakehouse.tables import BRONZE, FILE_LOG, INGEST_STRUCT, QUARANTINE, TableSpec
 

@@ -21,11 +21,11 @@ import pyarrow as pa
 
 from lakehouse.formats.base import E_EMPTY, E_MAPPING, ParsedRecord, Rejected
 from lakehouse.ingest.dispatch import PARSER_VERSION, ParseOptions, parse_landed_file, raw_text
+from lakehouse.landing import feed_key_of
 
 QUARANTINE_TABLE = "quarantine"
 E_PARSER_BUG = "PARSER_ERROR"  # the parser raised: a defect on our side, the file is kept whole
 
-_FEED_RE = re.compile(r"/landing/([a-z]+)/([a-z_-]+)/\d{4}-\d{2}-\d{2}/[^/]+$")
 _STAMP_RE = re.compile(r"_(\d{8}T\d{6})_[0-9a-f]{6,}\.[A-Za-z0-9]+$")
 _FLUSH_ROWS = 4096
 
@@ -33,12 +33,6 @@ _FLUSH_ROWS = 4096
 def column_name(table: str) -> str:
     """The struct column that carries a table's records in the worker output."""
     return f"t_{table}"
-
-
-def feed_key_of(path: str) -> str | None:
-    """``system/feed`` of a landing path, or None when the path breaks the convention."""
-    match = _FEED_RE.search(path)
-    return f"{match[1]}/{match[2]}" if match else None
 
 
 def received_at_of(path: str, modified: datetime | None) -> datetime | None:

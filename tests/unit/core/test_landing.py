@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from lakehouse.ingest.dispatch import ParseOptions, parse_landed_file, raw_text
-from lakehouse.ingest.worker import feed_key_of, received_at_of
-from lakehouse.landing import FEEDS, feed_of, landed_name, landed_path
+from lakehouse.ingest.worker import received_at_of
+from lakehouse.landing import FEEDS, feed_key_of, feed_of, landed_name, landed_path
 
 pytestmark = pytest.mark.unit
 

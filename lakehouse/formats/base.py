@@ -15,7 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 # Error codes written to quarantine. Stable strings: analysts filter and count on them.
 E_ENCODING = "ENCODING"  # bytes cannot be decoded in the declared/detected character set
@@ -56,7 +59,21 @@ class Rejected:
     message_type: str | None = None
 
 
-Outcome = ParsedRecord | Rejected
+@dataclass(frozen=True, slots=True)
+class ParsedColumns:
+    """Many records of one bronze table at once, already columnar (a parser's fast path).
+
+    ``records`` is a struct array whose fields are the table's columns (without ``_ingest``);
+    ``message_indexes[i]`` is the message index of ``records[i]``. A parser yields this only
+    for records it would have yielded one by one as :class:`ParsedRecord` with equal values.
+    """
+
+    table: str
+    message_indexes: list[int]
+    records: pa.StructArray
+
+
+Outcome = ParsedRecord | Rejected | ParsedColumns
 
 
 @dataclass(slots=True)

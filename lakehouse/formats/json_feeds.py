@@ -119,7 +119,8 @@ def _parse_type(text: str) -> _Type:
             name, _, kind = part.partition(":")
             fields.append((name.strip(), _parse_type(kind)))
         return ("struct", tuple(fields))
-    return ("prim", lower.split("(")[0])
+    base, _, params = lower.partition("(")
+    return ("prim", base, params.rstrip(")").replace(" ", ""))
 
 
 @cache
@@ -474,6 +475,9 @@ class _Feed:
     schema: str
     build: _Builder
     message_type: str | None = None
+    # Set when every line becomes one row of this table, converted column by column from
+    # the schema-valid object (what json_columnar's fast path needs).
+    table: str | None = None
 
 
 def _parse_lines(data: bytes, source: str, feed: _Feed) -> Iterator[Outcome]:
@@ -559,6 +563,10 @@ def _simple_builder(table: str) -> _Builder:
     return build
 
 
+def _simple_feed(schema: str, table: str) -> _Feed:
+    return _Feed(schema, _simple_builder(table), None, table)
+
+
 def _build_cms_declaration(obj: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     convert, business = _cms_shape()
     record: dict[str, Any] = {
@@ -613,11 +621,9 @@ def _build_hr_record(obj: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 def _feeds() -> dict[str, _Feed]:
     return {
         "cms/json": _Feed("cms_declaration.json", _build_cms_declaration, CMS_JSON_MESSAGE_TYPE),
-        "cms/inspections": _Feed(
-            "inspection_outcome.json", _simple_builder("cms_inspection_outcomes")
-        ),
-        "ects/events": _Feed("ects_event.json", _simple_builder("ects_events")),
-        "erp/payments": _Feed("erp_payment.json", _simple_builder("erp_payments")),
+        "cms/inspections": _simple_feed("inspection_outcome.json", "cms_inspection_outcomes"),
+        "ects/events": _simple_feed("ects_event.json", "ects_events"),
+        "erp/payments": _simple_feed("erp_payment.json", "erp_payments"),
         "hr/records": _Feed("hr_record.json", _build_hr_record),
     }
 

@@ -144,7 +144,7 @@ def ingest_landing(
         planned = _planned_files(spark, settings, open_batch)
         say(f"resuming batch {open_batch}: {len(planned)} planned files")
         primaries = [p for p in planned if p.duplicate_of is None]
-        parsed = _parse(spark, _context(spark, open_batch, options), primaries)
+        parsed = _parse(spark, _context(spark, open_batch, options), primaries, say)
         _run_batch(spark, settings, open_batch, planned, parsed, report, say, fail_at)
     batch_id = last_batch
     listed, candidates = _new_files(spark, settings)
@@ -153,7 +153,7 @@ def ingest_landing(
         chunk = candidates[start : start + max_files]
         batch_id += 1
         say(f"batch {batch_id}: parsing {len(chunk)} new files")
-        parsed = _parse(spark, _context(spark, batch_id, options), chunk)
+        parsed = _parse(spark, _context(spark, batch_id, options), chunk, say)
         planned = _plan(spark, settings, chunk, parsed)
         _append_log(spark, settings, batch_id, planned, status="planned", app_suffix="plan")
         dups = sum(p.duplicate_of is not None for p in planned)
@@ -283,7 +283,9 @@ class _Parsed:
             self.rows.unpersist()
 
 
-def _parse(spark: SparkSession, ctx: WorkerContext, files: list[_Planned]) -> _Parsed:
+def _parse(
+    spark: SparkSession, ctx: WorkerContext, files: list[_Planned], say: Progress
+) -> _Parsed:
     """Parse the files once in Spark's Python workers (empty files on the driver), cached."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
@@ -303,7 +305,8 @@ def _parse(spark: SparkSession, ctx: WorkerContext, files: list[_Planned]) -> _P
             binary = spark.read.format("binaryFile").load(readable)
             rows = binary.mapInArrow(make_parser(ctx), spark_schema)
             rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
-            rows.count()  # materialise while the partitioning applies
+            total_rows = rows.count()  # materialise while the partitioning applies
+        say(f"batch {ctx.batch_id}: parsed {len(readable):,} files into {total_rows:,} rows")
         stats = rows.groupBy(
             F.col("_ingest.source_uri").alias("path"),
             F.col("_ingest.file_sha256").alias("sha"),

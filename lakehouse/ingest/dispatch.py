@@ -22,6 +22,9 @@ class ParseOptions:
 
     strict_control_counts: bool = False
     xsd_path: str | None = None
+    # JSON feeds of one table come back as column batches (ParsedColumns); the bronze worker
+    # wants that, callers that want one ParsedRecord per line turn it off.
+    columnar: bool = True
 
 
 def parser_for(feed: Feed, options: ParseOptions) -> Callable[[bytes, str], Iterator[Outcome]]:
@@ -35,8 +38,11 @@ def parser_for(feed: Feed, options: ParseOptions) -> Callable[[bytes, str], Iter
 
         return partial(parse_wco_xml_file, xsd_path=options.xsd_path)
     if feed.format == "json":
+        from lakehouse.formats.json_columnar import columnar_feeds, parse_columnar
         from lakehouse.formats.json_feeds import JSON_PARSERS
 
+        if options.columnar and feed.key in columnar_feeds():
+            return partial(parse_columnar, feed.key)
         return JSON_PARSERS[feed.key]
     raise ValueError(f"feed {feed.key!r} has format {feed.format!r}, which no parser reads")
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from lakehouse.formats.base import E_EMPTY, E_MAPPING, ParsedRecord, Rejected
+from lakehouse.formats.base import E_EMPTY, E_MAPPING, ParsedColumns, ParsedRecord, Rejected
 from lakehouse.ingest.dispatch import PARSER_VERSION, ParseOptions, parse_landed_file, raw_text
 from lakehouse.landing import feed_key_of
 
@@ -55,11 +55,24 @@ class WorkerContext:
 
 
 class _Buffer:
-    """Rows of one output table, flushed as a record batch when large enough."""
+    """Rows of one output table, flushed as a record batch when large enough.
+
+    The ``_ingest`` values are the same for every row of a file but the message index, so
+    the buffer keeps each file's base once and per row only its file and message index.
+    """
 
     def __init__(self) -> None:
-        self.ingest: list[dict[str, Any]] = []
+        self.bases: list[dict[str, Any]] = []
+        self.base_of: list[int] = []
+        self.message_index: list[int] = []
         self.rows: list[dict[str, Any]] = []
+
+    def add(self, base: dict[str, Any], message_index: int, row: dict[str, Any]) -> None:
+        if not self.bases or self.bases[-1] is not base:
+            self.bases.append(base)
+        self.base_of.append(len(self.bases) - 1)
+        self.message_index.append(message_index)
+        self.rows.append(row)
 
 
 def make_parser(
@@ -75,7 +88,9 @@ def make_parser(
             mtimes = batch.column("modificationTime").to_pylist()
             for i, path in enumerate(paths):
                 data = contents[i].as_py() or b""
-                _parse_one(ctx, path, data, mtimes[i], buffers)
+                ready: list[pa.RecordBatch] = []
+                _parse_one(ctx, path, data, mtimes[i], buffers, ready)
+                yield from ready
                 for table, buf in list(buffers.items()):
                     if len(buf.rows) >= _FLUSH_ROWS:
                         yield from _flush(ctx, table, buf)
@@ -88,8 +103,14 @@ def make_parser(
 
 
 def _parse_one(
-    ctx: WorkerContext, path: str, data: bytes, mtime: datetime | None, buffers: dict[str, _Buffer]
+    ctx: WorkerContext,
+    path: str,
+    data: bytes,
+    mtime: datetime | None,
+    buffers: dict[str, _Buffer],
+    ready: list[pa.RecordBatch],
 ) -> None:
+    """Parse one file into ``buffers`` (row outcomes) and ``ready`` (column batches)."""
     sha = hashlib.sha256(data).hexdigest()
     feed_key = feed_key_of(path)
     system, feed = feed_key.split("/", 1) if feed_key else (None, None)
@@ -106,13 +127,14 @@ def _parse_one(
     seen = 0
     try:
         for outcome in parse_landed_file(data, path, feed_key, ctx.options):
+            if isinstance(outcome, ParsedColumns):
+                seen += len(outcome.message_indexes)
+                ready.append(_columns_batch(ctx, base, outcome))
+                continue
             seen += 1
             if isinstance(outcome, ParsedRecord):
-                _add(
-                    buffers,
-                    outcome.table,
-                    {**base, "message_index": outcome.message_index},
-                    outcome.record,
+                buffers.setdefault(outcome.table, _Buffer()).add(
+                    base, outcome.message_index, outcome.record
                 )
             else:
                 _add_rejected(buffers, base, outcome)
@@ -135,19 +157,10 @@ def _parse_one(
         )
 
 
-def _add(
-    buffers: dict[str, _Buffer], table: str, ingest: dict[str, Any], row: dict[str, Any]
-) -> None:
-    buf = buffers.setdefault(table, _Buffer())
-    buf.ingest.append(ingest)
-    buf.rows.append(row)
-
-
 def _add_rejected(buffers: dict[str, _Buffer], base: dict[str, Any], rej: Rejected) -> None:
-    _add(
-        buffers,
-        QUARANTINE_TABLE,
-        {**base, "message_index": rej.message_index},
+    buffers.setdefault(QUARANTINE_TABLE, _Buffer()).add(
+        base,
+        rej.message_index,
         {
             "source_uri": base["source_uri"],
             "file_sha256": base["file_sha256"],
@@ -165,6 +178,32 @@ def _add_rejected(buffers: dict[str, _Buffer], base: dict[str, Any], rej: Reject
     )
 
 
+def _columns_batch(ctx: WorkerContext, base: dict[str, Any], out: ParsedColumns) -> pa.RecordBatch:
+    typ = ctx.schema.field(column_name(out.table)).type
+    values = out.records if out.records.type == typ else out.records.cast(typ)
+    ingest = _ingest_array(ctx, [base], [0] * len(values), out.message_indexes)
+    return _batch(ctx, out.table, ingest, values)
+
+
+def _ingest_array(
+    ctx: WorkerContext,
+    bases: list[dict[str, Any]],
+    base_of: list[int],
+    message_index: list[int],
+) -> pa.StructArray:
+    """The ``_ingest`` column: per-file values repeated by index, plus the message index."""
+    typ = ctx.schema.field("_ingest").type
+    per_file = pa.array(bases, type=typ)
+    take = pa.array(base_of, type=pa.int32())
+    children = [
+        pa.array(message_index, type=f.type)
+        if f.name == "message_index"
+        else per_file.field(j).take(take)
+        for j, f in enumerate(typ)
+    ]
+    return pa.StructArray.from_arrays(children, fields=list(typ))
+
+
 def _flush(ctx: WorkerContext, table: str, buf: _Buffer) -> Iterator[pa.RecordBatch]:
     col = column_name(table)
     typ = ctx.schema.field(col).type
@@ -173,23 +212,24 @@ def _flush(ctx: WorkerContext, table: str, buf: _Buffer) -> Iterator[pa.RecordBa
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, ValueError):
         yield from _flush_one_by_one(ctx, table, buf)
         return
-    yield _batch(ctx, table, buf.ingest, values)
+    yield _batch(ctx, table, _ingest_array(ctx, buf.bases, buf.base_of, buf.message_index), values)
 
 
 def _flush_one_by_one(ctx: WorkerContext, table: str, buf: _Buffer) -> Iterator[pa.RecordBatch]:
     """Slow path after a conversion error: keep the good rows, quarantine the bad ones."""
     typ = ctx.schema.field(column_name(table)).type
-    good_ingest, good_rows = [], []
+    good = _Buffer()
     rejected: dict[str, _Buffer] = {}
-    for ingest, row in zip(buf.ingest, buf.rows, strict=True):
+    for i, row in enumerate(buf.rows):
+        base, message_index = buf.bases[buf.base_of[i]], buf.message_index[i]
         try:
             pa.array([row], type=typ)
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, ValueError) as exc:
             _add_rejected(
                 rejected,
-                ingest,
+                base,
                 Rejected(
-                    ingest["message_index"],
+                    message_index,
                     json.dumps(row, default=str, ensure_ascii=False),
                     E_MAPPING,
                     f"a value does not fit bronze table {table!r}: {exc}",
@@ -197,16 +237,16 @@ def _flush_one_by_one(ctx: WorkerContext, table: str, buf: _Buffer) -> Iterator[
                 ),
             )
             continue
-        good_ingest.append(ingest)
-        good_rows.append(row)
-    if good_rows:
-        yield _batch(ctx, table, good_ingest, pa.array(good_rows, type=typ))
+        good.add(base, message_index, row)
+    if good.rows:
+        ingest = _ingest_array(ctx, good.bases, good.base_of, good.message_index)
+        yield _batch(ctx, table, ingest, pa.array(good.rows, type=typ))
     for qtable, qbuf in rejected.items():
         yield from _flush(ctx, qtable, qbuf)
 
 
 def _batch(
-    ctx: WorkerContext, table: str, ingest: list[dict[str, Any]], values: pa.Array
+    ctx: WorkerContext, table: str, ingest: pa.StructArray, values: pa.Array
 ) -> pa.RecordBatch:
     n = len(values)
     target = column_name(table)
@@ -215,7 +255,7 @@ def _batch(
         if field.name == "_table":
             arrays.append(pa.array([table] * n, type=field.type))
         elif field.name == "_ingest":
-            arrays.append(pa.array(ingest, type=field.type))
+            arrays.append(ingest)
         elif field.name == target:
             arrays.append(values)
         else:

@@ -1,0 +1,223 @@
+"""The columnar JSON path must give exactly the row path's outcomes, line for line.
+
+Each case feeds the same bytes to both paths and compares what the bronze worker would store:
+the accepted records as Arrow values (after the row path's dicts go through the same Arrow
+conversion) and every quarantine entry with its index, code and reason.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from lakehouse.formats.base import Outcome, ParsedColumns, ParsedRecord, Rejected
+from lakehouse.formats.json_columnar import (
+    _struct_type,
+    arrow_type,
+    columnar_feeds,
+    parse_columnar,
+)
+from lakehouse.formats.json_feeds import JSON_PARSERS, _table_type
+from lakehouse.simulator import generate
+
+pytestmark = pytest.mark.unit
+
+ECTS = {
+    "event_id": "TRP1-0001",
+    "trip_id": "TRP1",
+    "device_id": "ECTS-1",
+    "vehicle_id": "KDE 791M",
+    "seal_id": "S-1",
+    "event_type": "position",
+    "event_time": "2026-11-25T00:01:49Z",
+    "latitude": -3.6,
+    "longitude": 38.8,
+    "speed_kmh": 46.8,
+    "heading": 304.9,
+    "battery_pct": 55,
+    "mrn": "26KE001T000093827",
+    "office_of_departure": "KE001",
+    "office_of_destination": "KE009",
+}
+ERP = {
+    "payment_id": "PAY1",
+    "kind": "payment",
+    "declaration_ref": "26CB1",
+    "tax_type": "CUD",
+    "amount": "522515.96",
+    "currency": "KES",
+    "method": "PREPAYMENT",
+    "payment_reference": "PREP1",
+    "value_date": "2026-11-24",
+    "recorded_at": "2026-11-24T15:06:10Z",
+}
+INSPECTION = {
+    "inspection_id": "INS1",
+    "lrn": "LRN1",
+    "office_code": "KE001",
+    "officer_id": "OFF1",
+    "inspected_at": "2026-11-24T10:00:00",
+    "channel": "RED",
+    "result": "discrepancy",
+    "findings": ["undervaluation"],
+    "additional_duty": 1234.5,
+    "currency": "KES",
+    "notes": None,
+}
+BASES = {"ects/events": ECTS, "erp/payments": ERP, "cms/inspections": INSPECTION}
+
+# Values that test type, range, format, enum and length rules and Python's 1 == 1.0 == True.
+ODD_VALUES: list[Any] = [
+    None,
+    True,
+    False,
+    0,
+    1,
+    1.0,
+    -1,
+    2**63,
+    10**30,
+    1e308,
+    -91.5,
+    361,
+    "",
+    " ",
+    "x" * 200,
+    "KES",
+    "kes",
+    "KES\n",
+    "position",
+    "opened",
+    "2026-11-25T00:01:49Z",
+    "2026-11-25T00:01:49+03:00",
+    "2026-11-25T00:01:49",
+    "2026-02-30T00:00:00Z",
+    "2026-11-24",
+    "2026-13-01",
+    "12.34567",
+    "-0.5",
+    "١٢٣",
+    [],
+    ["a", 1],
+    {"nested": 1},
+]
+
+
+def outcomes_as_stored(outcomes: list[Outcome], table: str) -> tuple[list, list]:
+    """(records as Arrow gives them back, rejections), both sorted by message index."""
+    typ = _struct_type(table)
+    records: list[tuple[int, dict[str, Any]]] = []
+    rejected = []
+    for out in outcomes:
+        if isinstance(out, ParsedColumns):
+            assert out.table == table
+            records.extend(zip(out.message_indexes, out.records.to_pylist(), strict=True))
+        elif isinstance(out, ParsedRecord):
+            assert out.table == table
+            try:
+                (value,) = pa.array([out.record], type=typ).to_pylist()
+            except pa.ArrowInvalid:  # the worker quarantines what Arrow cannot store
+                value = {"unstorable": True}
+            records.append((out.message_index, value))
+        else:
+            assert isinstance(out, Rejected)
+            rejected.append(out)
+    return sorted(records, key=lambda r: r[0]), sorted(rejected, key=lambda r: r.message_index)
+
+
+def assert_same(feed: str, data: bytes) -> tuple[list, list]:
+    table = _table_type_name(feed)
+    fast = outcomes_as_stored(list(parse_columnar(feed, data, "f.json")), table)
+    rows = outcomes_as_stored(list(JSON_PARSERS[feed](data, "f.json")), table)
+    assert fast == rows
+    return fast
+
+
+def _table_type_name(feed: str) -> str:
+    return {
+        "ects/events": "ects_events",
+        "erp/payments": "erp_payments",
+        "cms/inspections": "cms_inspection_outcomes",
+    }[feed]
+
+
+def mutations(base: dict[str, Any], rng: random.Random, count: int) -> list[str]:
+    """JSON lines: the base, and copies with keys dropped, set to odd values or added."""
+    lines = [json.dumps(base)]
+    keys = list(base)
+    for _ in range(count):
+        obj = copy.deepcopy(base)
+        for _ in range(rng.randint(1, 3)):
+            action = rng.random()
+            key = rng.choice(keys)
+            if action < 0.2:
+                obj.pop(key, None)
+            elif action < 0.9:
+                obj[key] = rng.choice(ODD_VALUES)
+            else:
+                obj[f"extra_{rng.randint(0, 3)}"] = rng.choice(ODD_VALUES)
+        lines.append(json.dumps(obj))
+    return lines
+
+
+def test_the_one_table_feeds_take_the_columnar_path() -> None:
+    assert columnar_feeds() == {"ects/events", "erp/payments", "cms/inspections"}
+
+
+@pytest.mark.parametrize("feed", sorted(BASES))
+def test_mutated_lines_give_the_row_paths_outcomes(feed: str) -> None:
+    rng = random.Random(feed)
+    lines = mutations(BASES[feed], rng, 400)
+    # Broken lines between the objects: syntax errors, non-objects, blank lines, NaN.
+    lines[5:5] = ['{"event_id": ', "[1, 2]", "", "   ", '"text"', '{"a": NaN}', "null"]
+    data = "\r\n".join(lines).encode()
+    records, rejected = assert_same(feed, data)
+    assert records and rejected  # both kinds happened
+
+
+@pytest.mark.parametrize("feed", sorted(BASES))
+def test_a_file_without_bad_lines_is_one_column_batch(feed: str) -> None:
+    data = b"\n".join(json.dumps(BASES[feed]).encode() for _ in range(5))
+    (out,) = list(parse_columnar(feed, data, "f.json"))
+    assert isinstance(out, ParsedColumns)
+    assert out.message_indexes == [0, 1, 2, 3, 4]
+    assert_same(feed, data)
+
+
+def test_whole_file_cases_go_to_the_row_path() -> None:
+    for data in (b"", b"\n \n", b"\xef\xbb\xbf" + json.dumps(ECTS).encode(), b"\xff{}"):
+        assert_same("ects/events", data)
+
+
+def test_a_lone_surrogate_escape_is_quarantined_like_the_row_path() -> None:
+    line = json.dumps({**ECTS, "vehicle_id": "\\ud800"}).replace("\\\\", "\\")
+    _, rejected = assert_same("ects/events", line.encode())
+    assert len(rejected) == 1
+
+
+def test_a_decimal_with_too_many_places_is_left_to_the_row_path() -> None:
+    data = json.dumps({**INSPECTION, "additional_duty": 1.23456}).encode()
+    records, _ = assert_same("cms/inspections", data)
+    assert records == [(0, {"unstorable": True})]
+
+
+def test_simulated_feeds_give_the_same_outcomes(tmp_path: Path) -> None:
+    generate(str(tmp_path), declarations=300, seed=7, malformed_rate=0.05)
+    for feed in sorted(BASES):
+        files = sorted((tmp_path / "landing" / feed).rglob("*.*"))
+        assert files, feed
+        for path in files:
+            assert_same(feed, path.read_bytes())
+
+
+def test_arrow_types_follow_the_ddl() -> None:
+    typ = arrow_type(_table_type("erp_payments"))
+    assert typ.field("amount").type == pa.decimal128(18, 4)
+    assert typ.field("value_date").type == pa.date32()
+    assert typ.field("recorded_at").type == pa.timestamp("us", tz="UTC")

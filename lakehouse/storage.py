@@ -7,6 +7,7 @@ the local one writes a hidden temporary file and renames it, and an S3 PUT is at
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
@@ -74,3 +75,31 @@ def writer_for(settings: Settings, lake_root: str | None = None) -> FileWriter |
     if root.startswith(("s3a://", "s3://")):
         return S3Writer(settings, root)
     return None
+
+
+def local_path(path: str) -> str:
+    """``file:/x``, ``file:///x`` or ``/x`` -> ``/x`` (the spellings Spark and Hadoop use)."""
+    if path.startswith("file:"):
+        return "/" + path[len("file:") :].lstrip("/")
+    return path
+
+
+class LakeReader:
+    """Reads whole files by the path Spark's listing gives them (``file:/...``, ``s3a://...``).
+
+    Used by the ingest workers so landed bytes go from storage straight into the parsers
+    instead of through the JVM. The S3 client is made on first use (one per worker process).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._client: Any = None
+
+    def read(self, path: str) -> bytes:
+        """The file's bytes; raises ``FileNotFoundError`` (local) or botocore's error (S3)."""
+        if path.startswith(("s3a://", "s3://")):
+            if self._client is None:
+                self._client = s3_client(self._settings)
+            bucket, _, key = path.split("://", 1)[1].partition("/")
+            return self._client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        return Path(local_path(path)).read_bytes()

@@ -22,6 +22,7 @@ that needs whole batches across tables joins on the file log's committed rows.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -41,7 +42,14 @@ from lakehouse.ingest.worker import (
 )
 from lakehouse.landing import feed_key_of
 from lakehouse.settings import Settings
-from lakehouse.tables import BRONZE, FILE_LOG, INGEST_STRUCT, QUARANTINE, TableSpec
+from lakehouse.tables import (
+    BRONZE,
+    FILE_LOG,
+    INGEST_STRUCT,
+    QUARANTINE,
+    STATS_COLUMNS,
+    TableSpec,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -111,6 +119,7 @@ def ensure_tables(spark: SparkSession, settings: Settings) -> None:
             .location(uri.replace("file:///", "file:/", 1))
             .addColumns(_struct(spec, with_ingest=spec.name in BRONZE))
             .comment(spec.description)
+            .property("delta.dataSkippingStatsColumns", ",".join(STATS_COLUMNS[spec.name]))
             .execute()
         )
 
@@ -144,7 +153,7 @@ def ingest_landing(
         planned = _planned_files(spark, settings, open_batch)
         say(f"resuming batch {open_batch}: {len(planned)} planned files")
         primaries = [p for p in planned if p.duplicate_of is None]
-        parsed = _parse(spark, _context(spark, open_batch, options), primaries, say)
+        parsed = _parse(spark, _context(spark, settings, open_batch, options), primaries, say)
         _run_batch(spark, settings, open_batch, planned, parsed, report, say, fail_at)
     batch_id = last_batch
     listed, candidates = _new_files(spark, settings)
@@ -153,7 +162,7 @@ def ingest_landing(
         chunk = candidates[start : start + max_files]
         batch_id += 1
         say(f"batch {batch_id}: parsing {len(chunk)} new files")
-        parsed = _parse(spark, _context(spark, batch_id, options), chunk, say)
+        parsed = _parse(spark, _context(spark, settings, batch_id, options), chunk, say)
         planned = _plan(spark, settings, chunk, parsed)
         _append_log(spark, settings, batch_id, planned, status="planned", app_suffix="plan")
         dups = sum(p.duplicate_of is not None for p in planned)
@@ -263,9 +272,13 @@ def _hadoop_path(uri: str) -> str:
     return "file:/" + text[len("file:///") :] if text.startswith("file:///") else text
 
 
-def _context(spark: SparkSession, batch_id: int, options: ParseOptions) -> WorkerContext:
+def _context(
+    spark: SparkSession, settings: Settings, batch_id: int, options: ParseOptions
+) -> WorkerContext:
     _, arrow_schema = _output_schema(spark)
-    return WorkerContext(arrow_schema, tuple(BRONZE), options, batch_id, datetime.now(UTC))
+    return WorkerContext(
+        arrow_schema, tuple(BRONZE), options, batch_id, datetime.now(UTC), settings
+    )
 
 
 @dataclass
@@ -273,7 +286,6 @@ class _Parsed:
     """A batch parsed once and cached: the rows, and per file its hash and rows per table."""
 
     rows: DataFrame | None
-    empty: list[_Planned]
     ctx: WorkerContext
     per_file: dict[str, tuple[str, dict[str, int]]]  # path -> (sha256, {table: rows})
 
@@ -283,39 +295,55 @@ class _Parsed:
             self.rows.unpersist()
 
 
+def _balanced_groups(files: list[_Planned], count: int) -> list[list[tuple]]:
+    """Split the files into at most ``count`` groups of about equal bytes (largest first).
+
+    One group is one parse task. Landed files range from a few KB (one XML declaration) to
+    tens of MB (an ECTS hour), so groups by count would leave one core idle at the end.
+    """
+    loads = [(0, g) for g in range(min(count, len(files)))]
+    groups: list[list[tuple]] = [[] for _ in loads]
+    for f in sorted(files, key=lambda f: (-f.size, f.path)):
+        load, g = heapq.heappop(loads)
+        groups[g].append((f.path, f.size, f.modified))
+        heapq.heappush(loads, (load + max(f.size, 1), g))
+    return groups
+
+
 def _parse(
     spark: SparkSession, ctx: WorkerContext, files: list[_Planned], say: Progress
 ) -> _Parsed:
-    """Parse the files once in Spark's Python workers (empty files on the driver), cached."""
+    """Parse the files once in Spark's Python workers and cache the rows.
+
+    The workers get only the file list (paths, sizes, times), split into byte-balanced
+    groups, about three per core, and read the files themselves.
+    """
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     spark_schema, _ = _output_schema(spark)
-    readable = [f.path for f in files if f.size > 0]
-    empty = [f for f in files if f.size == 0]
-    per_file: dict[str, tuple[str, dict[str, int]]] = {
-        f.path: (_EMPTY_SHA256, {QUARANTINE_TABLE: 1}) for f in empty
-    }
-    rows = None
-    if readable:
-        total = sum(f.size for f in files)
-        cores = max(spark.sparkContext.defaultParallelism, 1)
-        # About three tasks per core, each with at least a few MB of files.
-        with _scan_partitioning(spark, max(total // (3 * cores), 4 << 20), 64 << 10):
-            binary = spark.read.format("binaryFile").load(readable)
-            rows = binary.mapInArrow(make_parser(ctx), spark_schema)
-            rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
-            total_rows = rows.count()  # materialise while the partitioning applies
-        say(f"batch {ctx.batch_id}: parsed {len(readable):,} files into {total_rows:,} rows")
-        stats = rows.groupBy(
-            F.col("_ingest.source_uri").alias("path"),
-            F.col("_ingest.file_sha256").alias("sha"),
-            "_table",
-        ).count()
-        for r in stats.collect():
-            _, tables = per_file.setdefault(r.path, (r.sha, {}))
-            tables[r["_table"]] = int(r["count"])
-    return _Parsed(rows, empty, ctx, per_file)
+    per_file: dict[str, tuple[str, dict[str, int]]] = {}
+    if not files:
+        return _Parsed(None, ctx, per_file)
+    cores = max(spark.sparkContext.defaultParallelism, 1)
+    groups = _balanced_groups(files, 3 * cores)
+    listing = spark.createDataFrame(
+        spark.sparkContext.parallelize(groups, len(groups)).flatMap(lambda group: group),
+        "path string, size bigint, modificationTime timestamp",
+    )
+    rows = listing.mapInArrow(make_parser(ctx), spark_schema)
+    rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
+    total_rows = rows.count()
+    say(f"batch {ctx.batch_id}: parsed {len(files):,} files into {total_rows:,} rows")
+    stats = rows.groupBy(
+        F.col("_ingest.source_uri").alias("path"),
+        F.col("_ingest.file_sha256").alias("sha"),
+        "_table",
+    ).count()
+    for r in stats.collect():
+        _, tables = per_file.setdefault(r.path, (r.sha, {}))
+        tables[r["_table"]] = int(r["count"])
+    return _Parsed(rows, ctx, per_file)
 
 
 def _plan(
@@ -440,31 +468,6 @@ def _struct_of(ddl: str):
     return _parse_datatype_string(ddl)
 
 
-def _empty_file_rejections(
-    spark: SparkSession, ctx: WorkerContext, empty: list[_Planned]
-) -> DataFrame:
-    """Quarantine rows for empty files, which Spark's file scan skips (so no worker sees them)."""
-    import pyarrow as pa
-
-    listing = pa.RecordBatch.from_pydict(
-        {
-            "path": [p.path for p in empty],
-            "content": pa.array([b""] * len(empty), type=pa.binary()),
-            "modificationTime": pa.array(
-                [p.modified for p in empty], type=pa.timestamp("us", tz="UTC")
-            ),
-        }
-    )
-    col = column_name(QUARANTINE_TABLE)
-    rows = [
-        row
-        for batch in make_parser(ctx)(iter([listing]))
-        for row in batch.column(col).to_pylist()
-        if row is not None
-    ]
-    return spark.createDataFrame(rows, _struct(QUARANTINE, with_ingest=False))
-
-
 def _outputs(
     spark: SparkSession, parsed: _Parsed, skip_paths: set[str]
 ) -> dict[str, tuple[DataFrame, int]]:
@@ -481,20 +484,13 @@ def _outputs(
     rows = parsed.rows
     if rows is not None and skip_paths:
         rows = rows.where(~F.col("_ingest.source_uri").isin(sorted(skip_paths)))
+    if rows is None:
+        return outputs
     for table in sorted(totals):
-        frames = []
-        if rows is not None:
-            col = column_name(table)
-            picked = rows.where(F.col("_table") == table)
-            cols = [f"{col}.*"] if table == QUARANTINE_TABLE else [f"{col}.*", "_ingest"]
-            frames.append(picked.select(*cols))
-        empty = [f for f in parsed.empty if f.path not in skip_paths]
-        if table == QUARANTINE_TABLE and empty:
-            frames.append(_empty_file_rejections(spark, parsed.ctx, empty))
-        out = frames[0]
-        for frame in frames[1:]:
-            out = out.unionByName(frame)
-        outputs[table] = (out, totals[table])
+        col = column_name(table)
+        picked = rows.where(F.col("_table") == table)
+        cols = [f"{col}.*"] if table == QUARANTINE_TABLE else [f"{col}.*", "_ingest"]
+        outputs[table] = (picked.select(*cols), totals[table])
     return outputs
 
 

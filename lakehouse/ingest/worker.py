@@ -22,6 +22,8 @@ import pyarrow as pa
 from lakehouse.formats.base import E_EMPTY, E_MAPPING, ParsedColumns, ParsedRecord, Rejected
 from lakehouse.ingest.dispatch import PARSER_VERSION, ParseOptions, parse_landed_file, raw_text
 from lakehouse.landing import feed_key_of
+from lakehouse.settings import Settings
+from lakehouse.storage import LakeReader
 
 QUARANTINE_TABLE = "quarantine"
 E_PARSER_BUG = "PARSER_ERROR"  # the parser raised: a defect on our side, the file is kept whole
@@ -52,6 +54,7 @@ class WorkerContext:
     options: ParseOptions
     batch_id: int
     ingested_at: datetime
+    settings: Settings  # how workers reach the lake's storage (S3 endpoint and keys)
 
 
 class _Buffer:
@@ -78,16 +81,19 @@ class _Buffer:
 def make_parser(
     ctx: WorkerContext,
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    """The function handed to ``mapInArrow`` over a ``binaryFile`` DataFrame."""
+    """The function handed to ``mapInArrow`` over a listing (``path``, ``modificationTime``).
+
+    Each worker reads its files straight from storage: the bytes never pass through the JVM.
+    """
 
     def parse_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         buffers: dict[str, _Buffer] = {}
+        reader = LakeReader(ctx.settings)
         for batch in batches:
             paths = batch.column("path").to_pylist()
-            contents = batch.column("content")
             mtimes = batch.column("modificationTime").to_pylist()
             for i, path in enumerate(paths):
-                data = contents[i].as_py() or b""
+                data = reader.read(path)
                 ready: list[pa.RecordBatch] = []
                 _parse_one(ctx, path, data, mtimes[i], buffers, ready)
                 yield from ready

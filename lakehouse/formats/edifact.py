@@ -203,9 +203,18 @@ def element(seg: Segment, index: int) -> Element:
 
 def component(seg: Segment, index: int, comp: int = 0) -> str:
     """Component ``comp`` (0-based) of data element ``index`` (1-based); ``""`` when omitted."""
-    value = element(seg, index)
+    # element() inlined: the mappers call this about 120 times per declaration.
+    if index >= len(seg):
+        return ""
+    value = seg[index]
     if type(value) is str:
         return value if comp == 0 else ""
+    if type(value) is Repetition:
+        if not value:
+            return ""
+        value = value[0]
+        if type(value) is str:
+            return value if comp == 0 else ""
     return value[comp] if comp < len(value) else ""
 
 

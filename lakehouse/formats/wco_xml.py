@@ -257,20 +257,34 @@ class _Reader:
         # lxml hands out the same proxy for a node while one is alive, so holding the proxies
         # here makes identity-based membership reliable.
         self.used: set[Any] = set()
+        # Children of each element read so far, by local name: one pass per parent instead
+        # of one scan per lookup (a declaration is looked up ~100 times).
+        self._index: dict[Any, dict[str, list[Any]]] = {}
+
+    def _by_name(self, parent: Any) -> dict[str, list[Any]]:
+        index = self._index.get(parent)
+        if index is None:
+            index = self._index[parent] = {}
+            for c in parent:
+                tag = c.tag
+                if type(tag) is str:
+                    index.setdefault(tag.rpartition("}")[2], []).append(c)
+        return index
 
     def children(self, parent: Any | None, name: str) -> list[Any]:
         if parent is None:
             return []
-        found = [c for c in parent if _local(c.tag) == name]
+        found = self._by_name(parent).get(name, [])
         self.used.update(found)
-        return found
+        return list(found)
 
     def child(self, parent: Any | None, *path: str) -> Any | None:
         node = parent
         for name in path:
             if node is None:
                 return None
-            node = next((c for c in node if _local(c.tag) == name), None)
+            found = self._by_name(node).get(name)
+            node = found[0] if found else None
             if node is not None:
                 self.used.add(node)
         return node

@@ -9,10 +9,12 @@ its column types (a value out of range) is not dropped: it is quarantined with t
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -95,7 +97,8 @@ def make_parser(
             for i, path in enumerate(paths):
                 data = reader.read(path)
                 ready: list[pa.RecordBatch] = []
-                _parse_one(ctx, path, data, mtimes[i], buffers, ready)
+                with _no_gc():
+                    _parse_one(ctx, path, data, mtimes[i], buffers, ready)
                 yield from ready
                 for table, buf in list(buffers.items()):
                     if len(buf.rows) >= _FLUSH_ROWS:
@@ -106,6 +109,24 @@ def make_parser(
                 yield from _flush(ctx, table, buf)
 
     return parse_batches
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while one file is parsed.
+
+    Parsing allocates hundreds of thousands of dicts and lists that stay alive until the
+    batch is flushed; each automatic collection walks all of them again, which cost ~20% of
+    parse time. The parsers build few reference cycles, and the collector resumes after each
+    file, so memory is bounded by one file's garbage.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _parse_one(

@@ -8,15 +8,18 @@ How exactly-once holds, even when a run is killed at any point:
    marks a duplicate (the same content under a new name), which is logged and not parsed. The
    plan, every file with its batch id, is appended to the file log *before* any data is written.
 2. **Write.** The planned files are parsed once (in Spark's Python workers) and each bronze
-   table, and the quarantine, gets one append tagged with Delta's idempotent-write options
-   ``txnAppId``/``txnVersion`` = (this job, batch id). Delta skips an append whose version it
-   has already committed for the app id, so re-writing a batch adds nothing.
+   table, and the quarantine, gets one Delta append. Every row carries its batch id.
 3. **Commit.** The file log gets one ``committed`` row per file with its record counts.
 
 A run that finds a planned batch without its commit resumes that batch with exactly the
-planned files (new arrivals wait for the next batch), so step 2's skip is always correct.
-Each append is atomic, so a crash never leaves part of a table's batch visible; a reader
-that needs whole batches across tables joins on the file log's committed rows.
+planned files (new arrivals wait for the next batch). Each append is atomic, so a table
+holds all of a batch's rows or none: the resume appends only to the tables that hold no row
+of the batch, and re-writing a batch adds nothing. A batch that was never planned cannot
+have rows anywhere (the plan is written first), so a fresh batch needs no check. (Delta's
+``txnAppId``/``txnVersion`` options would give the same skip, but each tagged append
+rebuilds the table state to read them: ~0.6 s per table and run, for a check only a resume
+needs.) A reader that needs whole batches across tables joins on the file log's committed
+rows.
 """
 
 from __future__ import annotations
@@ -52,7 +55,6 @@ from lakehouse.tables import (
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-APP_ID = "customs-lakehouse/bronze-ingest"
 DEFAULT_MAX_FILES = 20000
 
 Progress = Callable[[str], None]
@@ -151,7 +153,9 @@ def ingest_landing(
         say(f"resuming batch {open_batch}: {len(planned)} planned files")
         primaries = [p for p in planned if p.duplicate_of is None]
         parsed = _parse(spark, _context(spark, settings, open_batch, options), primaries, say)
-        _run_batch(spark, settings, open_batch, planned, parsed, report, say, fail_at)
+        _run_batch(
+            spark, settings, open_batch, planned, parsed, report, say, fail_at, resume=True
+        )
     batch_id = last_batch
     listed, candidates = _new_files(spark, settings)
     say(f"{listed:,} files in the landing zone, {len(candidates):,} new")
@@ -161,7 +165,7 @@ def ingest_landing(
         say(f"batch {batch_id}: parsing {len(chunk)} new files")
         parsed = _parse(spark, _context(spark, settings, batch_id, options), chunk, say)
         planned = _plan(spark, settings, chunk, parsed)
-        _append_log(spark, settings, batch_id, planned, status="planned", app_suffix="plan")
+        _append_log(spark, settings, batch_id, planned, status="planned")
         dups = sum(p.duplicate_of is not None for p in planned)
         say(f"batch {batch_id}: {len(planned)} files planned ({dups} duplicates)")
         _maybe_fail(fail_at, "after_plan", parsed)
@@ -326,7 +330,6 @@ def _append_log(
     planned: list[_Planned],
     *,
     status: str,
-    app_suffix: str,
     counts: dict[str, tuple[int, int]] | None = None,
 ) -> None:
     now = datetime.now(UTC)
@@ -353,18 +356,25 @@ def _append_log(
             )
         )
     df = spark.createDataFrame(rows, _struct(FILE_LOG, with_ingest=False))
-    _append(df, settings.table_uri("bronze", FILE_LOG.name), batch_id, app_suffix)
+    _append(df, settings.table_uri("bronze", FILE_LOG.name))
 
 
-def _append(df: DataFrame, uri: str, batch_id: int, app_suffix: str) -> None:
-    """An idempotent append: Delta skips it if (app id, batch id) was already committed."""
-    (
-        df.write.format("delta")
-        .mode("append")
-        .option("txnAppId", f"{APP_ID}/{app_suffix}")
-        .option("txnVersion", batch_id)
-        .save(uri)
-    )
+def _append(df: DataFrame, uri: str) -> None:
+    """One Delta append: atomic, so a table shows all of a batch's rows or none of them."""
+    df.write.format("delta").mode("append").save(uri)
+
+
+def _batch_written(spark: SparkSession, uri: str, table: str, batch_id: int) -> bool:
+    """True when the table already holds rows of the batch (a killed run wrote it).
+
+    Appends are atomic, so one row means all of them. Delta keeps statistics on the batch
+    column (STATS_COLUMNS), so the check reads only the files that can hold the batch.
+    """
+    from pyspark.sql import functions as F
+
+    column = "batch_id" if table == QUARANTINE_TABLE else "_ingest.batch_id"
+    rows = spark.read.format("delta").load(uri).where(F.col(column) == batch_id).limit(1)
+    return bool(rows.collect())
 
 
 def _log_state(spark: SparkSession, settings: Settings) -> tuple[int, int | None]:
@@ -451,8 +461,14 @@ def _run_batch(
     report: IngestReport,
     say: Progress,
     fail_at: str | None,
+    *,
+    resume: bool = False,
 ) -> None:
-    """Write the batch's rows (one idempotent append per table), then commit it in the log."""
+    """Write the batch's rows (one append per table), then commit it in the log.
+
+    ``resume`` (a batch a killed run planned): tables that already hold the batch's rows
+    are not appended again.
+    """
     primaries = [p for p in planned if p.duplicate_of is None]
     skip = {p.path for p in planned if p.duplicate_of is not None} | (
         set(parsed.per_file) - {p.path for p in planned}
@@ -467,7 +483,11 @@ def _run_batch(
 
         def write(table: str) -> None:
             out, total = outputs[table]
-            _append(out, settings.table_uri("bronze", table), batch_id, "data")
+            uri = settings.table_uri("bronze", table)
+            if resume and _batch_written(spark, uri, table, batch_id):
+                say(f"batch {batch_id}: bronze.{table} already holds its {total:,} rows")
+                return
+            _append(out, uri)
             say(f"batch {batch_id}: {total:>9,} rows -> bronze.{table}")
 
         if first in outputs:  # a simulated crash right after this one table was written
@@ -490,9 +510,7 @@ def _run_batch(
         tables = parsed.per_file.get(p.path, ("", {}))[1]
         rejected = tables.get(QUARANTINE_TABLE, 0)
         counts[p.sha] = (sum(tables.values()) - rejected, rejected)
-    _append_log(
-        spark, settings, batch_id, planned, status="committed", app_suffix="commit", counts=counts
-    )
+    _append_log(spark, settings, batch_id, planned, status="committed", counts=counts)
     report.files_ingested += len(primaries)
     report.bytes_read += sum(p.size for p in primaries)
     dups = len(planned) - len(primaries)

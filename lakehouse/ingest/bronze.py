@@ -153,9 +153,7 @@ def ingest_landing(
         say(f"resuming batch {open_batch}: {len(planned)} planned files")
         primaries = [p for p in planned if p.duplicate_of is None]
         parsed = _parse(spark, _context(spark, settings, open_batch, options), primaries, say)
-        _run_batch(
-            spark, settings, open_batch, planned, parsed, report, say, fail_at, resume=True
-        )
+        _run_batch(spark, settings, open_batch, planned, parsed, report, say, fail_at, resume=True)
     batch_id = last_batch
     listed, candidates = _new_files(spark, settings)
     say(f"{listed:,} files in the landing zone, {len(candidates):,} new")
@@ -227,7 +225,6 @@ class _Parsed:
     """A batch parsed once and cached: the rows, and per file its hash and rows per table."""
 
     rows: DataFrame | None
-    ctx: WorkerContext
     per_file: dict[str, tuple[str, dict[str, int]]]  # path -> (sha256, {table: rows})
 
     def release(self) -> None:
@@ -276,7 +273,7 @@ def _parse(
     spark_schema, _ = _output_schema(spark)
     per_file: dict[str, tuple[str, dict[str, int]]] = {}
     if not files:
-        return _Parsed(None, ctx, per_file)
+        return _Parsed(None, per_file)
     cores = max(spark.sparkContext.defaultParallelism, 1)
     groups = _balanced_groups(files, 4 * cores)
     listing = spark.createDataFrame(
@@ -295,7 +292,7 @@ def _parse(
     for r in stats.collect():
         _, tables = per_file.setdefault(r.path, (r.sha, {}))
         tables[r["_table"]] = int(r["count"])
-    return _Parsed(rows, ctx, per_file)
+    return _Parsed(rows, per_file)
 
 
 def _plan(
@@ -426,9 +423,7 @@ def _struct_of(ddl: str):
     return _parse_datatype_string(ddl)
 
 
-def _outputs(
-    spark: SparkSession, parsed: _Parsed, skip_paths: set[str]
-) -> dict[str, tuple[DataFrame, int]]:
+def _outputs(parsed: _Parsed, skip_paths: set[str]) -> dict[str, tuple[DataFrame, int]]:
     """Per target table: the rows to append (duplicates left out) and how many there are."""
     from pyspark.sql import functions as F
 
@@ -476,7 +471,7 @@ def _run_batch(
     report.batches.append(batch_id)
     report.files_duplicate += len(planned) - len(primaries)
     try:
-        outputs = _outputs(spark, parsed, skip)
+        outputs = _outputs(parsed, skip)
         first = fail_at.split(":", 1)[1] if fail_at and fail_at.startswith("after_table:") else None
         # Largest first, so the long appends overlap the many short ones.
         order = sorted(outputs, key=lambda t: (t != first, -outputs[t][1], t))

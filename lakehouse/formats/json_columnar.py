@@ -43,6 +43,7 @@ from lakehouse.formats.json_feeds import (
     _Type,
     _UnsupportedError,
     _validator,
+    json_lines,
 )
 
 __all__ = ["arrow_type", "columnar_feeds", "parse_columnar"]
@@ -295,11 +296,7 @@ def parse_columnar(feed_key: str, data: bytes, source: str) -> Iterator[Outcome]
     where: list[tuple[str, int, int]] = []  # per object: (raw line, line number, index)
     doubtful: list[tuple[str, int, int]] = []
     index = -1
-    for line_no, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        index += 1
-        raw = line.rstrip("\r")
+    for raw, line_no, index in json_lines(text):
         try:
             obj = decode(raw)
         except (ValueError, RecursionError):

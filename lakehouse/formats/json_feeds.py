@@ -480,6 +480,15 @@ class _Feed:
     table: str | None = None
 
 
+def json_lines(text: str) -> Iterator[tuple[str, int, int]]:
+    """(line without CR, 1-based line number, 0-based message index) of each non-blank line."""
+    index = -1
+    for line_no, line in enumerate(text.split("\n"), start=1):
+        if line.strip():
+            index += 1
+            yield line.rstrip("\r"), line_no, index
+
+
 def _parse_lines(data: bytes, source: str, feed: _Feed) -> Iterator[Outcome]:
     try:
         text = data.decode("utf-8-sig")
@@ -496,11 +505,7 @@ def _parse_lines(data: bytes, source: str, feed: _Feed) -> Iterator[Outcome]:
     validator = _validator(feed.schema)
     fast = _fast_check(feed.schema)
     index = -1
-    for line_no, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        index += 1
-        raw = line.rstrip("\r")
+    for raw, line_no, index in json_lines(text):
         yield _parse_line(raw, line_no, index, validator, fast, feed)
     if index < 0:
         yield Rejected(

@@ -25,12 +25,14 @@ rows.
 from __future__ import annotations
 
 import heapq
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lakehouse.errors import IngestError
 from lakehouse.ingest.dispatch import ParseOptions
@@ -259,6 +261,47 @@ def _balanced_groups(files: list[_Planned], count: int) -> list[list[tuple]]:
     return groups
 
 
+PROGRESS_SECONDS = 15.0
+
+
+def running_tasks(tracker: Any) -> tuple[int, int] | None:
+    """(completed, total) tasks of the stages running now, or None when none runs."""
+    done = total = 0
+    for stage_id in tracker.getActiveStageIds():
+        info = tracker.getStageInfo(stage_id)
+        if info is not None:
+            done += info.numCompletedTasks
+            total += info.numTasks
+    return (done, total) if total else None
+
+
+@contextmanager
+def _task_progress(
+    spark: SparkSession, report: Callable[[int, int], None], every: float = PROGRESS_SECONDS
+) -> Iterator[None]:
+    """Report the running stages' task counts every ``every`` seconds while the body runs.
+
+    The parse of a day is one Spark job of a few minutes on a small machine; without this a
+    long run is silent between "parsing" and "parsed".
+    """
+    stop = threading.Event()
+    tracker = spark.sparkContext.statusTracker()
+
+    def poll() -> None:
+        while not stop.wait(every):
+            counts = running_tasks(tracker)
+            if counts is not None:
+                report(*counts)
+
+    thread = threading.Thread(target=poll, name="ingest-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def _parse(
     spark: SparkSession, ctx: WorkerContext, files: list[_Planned], say: Progress
 ) -> _Parsed:
@@ -282,7 +325,10 @@ def _parse(
     )
     rows = listing.mapInArrow(make_parser(ctx), spark_schema)
     rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
-    total_rows = rows.count()
+    with _task_progress(
+        spark, lambda done, total: say(f"batch {ctx.batch_id}: parsing, {done}/{total} tasks done")
+    ):
+        total_rows = rows.count()
     say(f"batch {ctx.batch_id}: parsed {len(files):,} files into {total_rows:,} rows")
     stats = rows.groupBy(
         F.col("_ingest.source_uri").alias("path"),

@@ -86,6 +86,9 @@ def main() -> int:
         if not (lake / "landing").exists():
             generate(str(lake), declarations=args.declarations, seed=args.seed)
         simulate_s = time.perf_counter() - t0
+        # A kept workdir reuses its landing zone, never a previous run's bronze: the run
+        # must ingest every file, or the figure measures a no-op.
+        shutil.rmtree(lake / "bronze", ignore_errors=True)
         settings = load_settings(
             {"LAKEHOUSE_LAKE_ROOT": str(lake), "LAKEHOUSE_SPARK_DRIVER_MEMORY": "6g"}
         )
@@ -103,6 +106,8 @@ def main() -> int:
                 progress=lambda m: print(f"  {time.perf_counter() - t1:7.1f}s {m}", flush=True),
             )
             ingest_s = time.perf_counter() - t1
+        if report.files_ingested == 0:
+            raise SystemExit("nothing was ingested: the figure would measure a no-op")
         declarations = (
             spark.read.format("delta")
             .load(settings.table_uri("bronze", "cms_declarations"))

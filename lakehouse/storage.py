@@ -8,6 +8,7 @@ the local one writes a hidden temporary file and renames it, and an S3 PUT is at
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -87,25 +88,68 @@ def local_path(path: str) -> str:
     return path
 
 
-class LakeReader:
-    """Reads whole files by the path Spark's listing gives them (``file:/...``, ``s3a://...``).
+class LakeFiles:
+    """Reads, writes and removes files by the paths Spark uses (``file:/...``, ``s3a://...``).
 
     Used by the ingest workers so landed bytes go from storage straight into the parsers
-    instead of through the JVM. The S3 client is made on first use (one per worker process).
+    instead of through the JVM, and so their staged output goes straight back to storage.
+    The S3 client is made on first use (one per worker process).
     """
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._client: Any = None
 
+    def _s3(self) -> Any:
+        if self._client is None:
+            self._client = s3_client(self._settings)
+        return self._client
+
     def read(self, path: str) -> bytes:
         """The file's bytes; raises ``FileNotFoundError`` (local) or botocore's error (S3)."""
-        if path.startswith(("s3a://", "s3://")):
-            if self._client is None:
-                self._client = s3_client(self._settings)
-            bucket, _, key = path.split("://", 1)[1].partition("/")
-            return self._client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        if _is_s3(path):
+            bucket, key = _bucket_key(path)
+            return self._s3().get_object(Bucket=bucket, Key=key)["Body"].read()
         return Path(local_path(path)).read_bytes()
+
+    def write(self, path: str, data: bytes) -> None:
+        """Write the whole file; it appears complete or not at all.
+
+        Locally a hidden temporary file is renamed into place; an S3 PUT is atomic.
+        """
+        if _is_s3(path):
+            bucket, key = _bucket_key(path)
+            self._s3().put_object(Bucket=bucket, Key=key, Body=data)
+            return
+        target = Path(local_path(path))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+
+    def remove_tree(self, path: str) -> None:
+        """Delete everything below ``path`` (a folder locally, a key prefix on S3)."""
+        if _is_s3(path):
+            bucket, key = _bucket_key(path)
+            prefix = key.rstrip("/") + "/"
+            client = self._s3()
+            for page in client.get_paginator("list_objects_v2").paginate(
+                Bucket=bucket, Prefix=prefix
+            ):
+                keys = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
+                if keys:
+                    client.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+            return
+        shutil.rmtree(local_path(path), ignore_errors=True)
+
+
+def _is_s3(path: str) -> bool:
+    return path.startswith(("s3a://", "s3://"))
+
+
+def _bucket_key(path: str) -> tuple[str, str]:
+    bucket, _, key = path.split("://", 1)[1].partition("/")
+    return bucket, key
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +178,8 @@ def list_files(settings: Settings, uri: str) -> list[ListedFile]:
     second, and sees empty files, which Spark's file scans skip.
     """
     found: list[ListedFile] = []
-    if uri.startswith(("s3a://", "s3://")):
-        bucket, _, prefix = uri.split("://", 1)[1].partition("/")
+    if _is_s3(uri):
+        bucket, prefix = _bucket_key(uri)
         prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         pages = (
             s3_client(settings)

@@ -2,14 +2,16 @@
 
 How exactly-once holds, even when a run is killed at any point:
 
-1. **Plan.** New files are found by listing the landing zone and dropping those already in
+1. **Parse.** New files are found by listing the landing zone and dropping those already in
    the file log with the same path, size and modification time (so only new files are read).
-   Each candidate is hashed (SHA-256); a hash already in the log, or seen twice in the batch,
-   marks a duplicate (the same content under a new name), which is logged and not parsed. The
+   Spark's Python workers read, hash (SHA-256) and parse them once, and stage each target
+   table's rows as Parquet parts in a staging folder no reader looks at.
+2. **Plan.** A hash already in the log, or seen twice in the batch, marks a duplicate (the
+   same content under a new name): it is logged, and its staged rows are never appended. The
    plan, every file with its batch id, is appended to the file log *before* any data is written.
-2. **Write.** The planned files are parsed once (in Spark's Python workers) and each bronze
-   table, and the quarantine, gets one Delta append. Every row carries its batch id.
-3. **Commit.** The file log gets one ``committed`` row per file with its record counts.
+3. **Write.** Each bronze table, and the quarantine, gets one Delta append of its staged
+   parts. Every row carries its batch id. The staging folder is then removed.
+4. **Commit.** The file log gets one ``committed`` row per file with its record counts.
 
 A run that finds a planned batch without its commit resumes that batch with exactly the
 planned files (new arrivals wait for the next batch). Each append is atomic, so a table
@@ -38,13 +40,13 @@ from lakehouse.errors import IngestError
 from lakehouse.ingest.dispatch import ParseOptions
 from lakehouse.ingest.worker import (
     QUARANTINE_TABLE,
+    SUMMARY_DDL,
     WorkerContext,
-    column_name,
     make_parser,
 )
 from lakehouse.landing import feed_key_of
 from lakehouse.settings import Settings
-from lakehouse.storage import list_files
+from lakehouse.storage import LakeFiles, list_files
 from lakehouse.tables import (
     BRONZE,
     FILE_LOG,
@@ -147,6 +149,8 @@ def ingest_landing(
     started = time.monotonic()
     report = IngestReport()
     ensure_tables(spark, settings)
+    # Parts a killed run staged are never read (each batch parses again): remove them.
+    LakeFiles(settings).remove_tree(staging_root(settings))
     options = ParseOptions(settings.strict_control_counts, settings.xsd_path)
 
     last_batch, open_batch = _log_state(spark, settings)
@@ -213,26 +217,42 @@ def _new_files(spark: SparkSession, settings: Settings) -> tuple[int, list[_Plan
     return len(listing), found
 
 
+def staging_root(settings: Settings) -> str:
+    """Where workers stage parsed rows; ``_``-prefixed, so table readers never list it."""
+    return f"{settings.zone('bronze')}/_staging"
+
+
 def _context(
     spark: SparkSession, settings: Settings, batch_id: int, options: ParseOptions
 ) -> WorkerContext:
-    _, arrow_schema = _output_schema(spark)
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    schemas = {
+        spec.name: to_arrow_schema(_struct(spec, with_ingest=spec.name in BRONZE), timezone="UTC")
+        for spec in [*BRONZE.values(), QUARANTINE]
+    }
     return WorkerContext(
-        arrow_schema, tuple(BRONZE), options, batch_id, datetime.now(UTC), settings
+        schemas,
+        options,
+        batch_id,
+        datetime.now(UTC),
+        settings,
+        f"{staging_root(settings)}/batch-{batch_id}",
     )
 
 
 @dataclass
 class _Parsed:
-    """A batch parsed once and cached: the rows, and per file its hash and rows per table."""
+    """A batch parsed once: its staged parts per table, and per file its hash and rows."""
 
-    rows: DataFrame | None
+    parts: dict[str, list[str]]  # table -> staged Parquet parts
     per_file: dict[str, tuple[str, dict[str, int]]]  # path -> (sha256, {table: rows})
+    settings: Settings
+    staging_uri: str
 
     def release(self) -> None:
-        """Drop the cached rows."""
-        if self.rows is not None:
-            self.rows.unpersist()
+        """Remove the batch's staged parts (after its appends, or when it is abandoned)."""
+        LakeFiles(self.settings).remove_tree(self.staging_uri)
 
 
 # Parse CPU per byte relative to the one-table JSON feeds (measured on a simulated day: the
@@ -305,40 +325,40 @@ def _task_progress(
 def _parse(
     spark: SparkSession, ctx: WorkerContext, files: list[_Planned], say: Progress
 ) -> _Parsed:
-    """Parse the files once in Spark's Python workers and cache the rows.
+    """Parse the files once in Spark's Python workers, which stage the rows as Parquet.
 
     The workers get only the file list (paths, sizes, times), split into cost-balanced
-    groups, four per core, and read the files themselves.
+    groups, four per core, read the files themselves and return a summary: per file its
+    hash and rows per table, and the parts they wrote. Only parts a summary names are ever
+    read, so the leftovers of a failed task attempt are ignored (and removed with the rest).
     """
-    from pyspark import StorageLevel
-    from pyspark.sql import functions as F
-
-    spark_schema, _ = _output_schema(spark)
     per_file: dict[str, tuple[str, dict[str, int]]] = {}
+    parts: dict[str, list[str]] = {}
+    parsed = _Parsed(parts, per_file, ctx.settings, ctx.staging_uri)
     if not files:
-        return _Parsed(None, per_file)
+        return parsed
     cores = max(spark.sparkContext.defaultParallelism, 1)
     groups = _balanced_groups(files, 4 * cores)
     listing = spark.createDataFrame(
         spark.sparkContext.parallelize(groups, len(groups)).flatMap(lambda group: group),
         "path string, size bigint, modificationTime timestamp",
     )
-    rows = listing.mapInArrow(make_parser(ctx), spark_schema)
-    rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
+    summary = listing.mapInArrow(make_parser(ctx), SUMMARY_DDL)
     with _task_progress(
         spark, lambda done, total: say(f"batch {ctx.batch_id}: parsing, {done}/{total} tasks done")
     ):
-        total_rows = rows.count()
+        rows = summary.collect()
+    total_rows = 0
+    for r in rows:
+        if r.part is not None:
+            parts.setdefault(r.table, []).append(r.part)
+            continue
+        _, tables = per_file.setdefault(r.path, (r.file_sha256, {}))
+        if r.table is not None:
+            tables[r.table] = tables.get(r.table, 0) + int(r.rows)
+            total_rows += int(r.rows)
     say(f"batch {ctx.batch_id}: parsed {len(files):,} files into {total_rows:,} rows")
-    stats = rows.groupBy(
-        F.col("_ingest.source_uri").alias("path"),
-        F.col("_ingest.file_sha256").alias("sha"),
-        "_table",
-    ).count()
-    for r in stats.collect():
-        _, tables = per_file.setdefault(r.path, (r.sha, {}))
-        tables[r["_table"]] = int(r["count"])
-    return _Parsed(rows, per_file)
+    return parsed
 
 
 def _plan(
@@ -446,31 +466,10 @@ def _planned_files(spark: SparkSession, settings: Settings, batch_id: int) -> li
     ]
 
 
-def _output_schema(spark: SparkSession):
-    from pyspark.sql.pandas.types import to_arrow_schema
-    from pyspark.sql.types import StringType, StructField, StructType
-
-    fields = [
-        StructField("_table", StringType(), False),
-        StructField("_ingest", _struct_of(INGEST_STRUCT), True),
-        StructField(column_name(QUARANTINE_TABLE), _struct(QUARANTINE, with_ingest=False), True),
-    ]
-    fields += [
-        StructField(column_name(name), _struct(spec, with_ingest=False), True)
-        for name, spec in BRONZE.items()
-    ]
-    spark_schema = StructType(fields)
-    return spark_schema, to_arrow_schema(spark_schema, timezone="UTC")
-
-
-def _struct_of(ddl: str):
-    from pyspark.sql.types import _parse_datatype_string
-
-    return _parse_datatype_string(ddl)
-
-
-def _outputs(parsed: _Parsed, skip_paths: set[str]) -> dict[str, tuple[DataFrame, int]]:
-    """Per target table: the rows to append (duplicates left out) and how many there are."""
+def _outputs(
+    spark: SparkSession, parsed: _Parsed, skip_paths: set[str]
+) -> dict[str, tuple[DataFrame, int]]:
+    """Per target table: its staged rows to append (duplicates left out) and how many."""
     from pyspark.sql import functions as F
 
     totals: dict[str, int] = {}
@@ -479,17 +478,17 @@ def _outputs(parsed: _Parsed, skip_paths: set[str]) -> dict[str, tuple[DataFrame
             continue
         for table, n in tables.items():
             totals[table] = totals.get(table, 0) + n
+    specs = {spec.name: spec for spec in [*BRONZE.values(), QUARANTINE]}
     outputs: dict[str, tuple[DataFrame, int]] = {}
-    rows = parsed.rows
-    if rows is not None and skip_paths:
-        rows = rows.where(~F.col("_ingest.source_uri").isin(sorted(skip_paths)))
-    if rows is None:
-        return outputs
     for table in sorted(totals):
-        col = column_name(table)
-        picked = rows.where(F.col("_table") == table)
-        cols = [f"{col}.*"] if table == QUARANTINE_TABLE else [f"{col}.*", "_ingest"]
-        outputs[table] = (picked.select(*cols), totals[table])
+        spec = specs[table]
+        rows = spark.read.schema(_struct(spec, with_ingest=table in BRONZE)).parquet(
+            *parsed.parts[table]
+        )
+        if skip_paths:
+            source = "source_uri" if table == QUARANTINE_TABLE else "_ingest.source_uri"
+            rows = rows.where(~F.col(source).isin(sorted(skip_paths)))
+        outputs[table] = (rows, totals[table])
     return outputs
 
 
@@ -517,7 +516,7 @@ def _run_batch(
     report.batches.append(batch_id)
     report.files_duplicate += len(planned) - len(primaries)
     try:
-        outputs = _outputs(parsed, skip)
+        outputs = _outputs(spark, parsed, skip)
         first = fail_at.split(":", 1)[1] if fail_at and fail_at.startswith("after_table:") else None
         # Largest first, so the long appends overlap the many short ones.
         order = sorted(outputs, key=lambda t: (t != first, -outputs[t][1], t))

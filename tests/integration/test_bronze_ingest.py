@@ -121,6 +121,7 @@ def test_a_run_killed_at_any_step_then_rerun_leaves_every_record_once(
     payments = spark.read.format("delta").load(settings.table_uri("bronze", "erp_payments"))
     ids = sorted(r.payment_id for r in payments.collect())
     assert ids == ["PAY00001", "PAY00002", "PAY00003", "PAY00004"]
+    assert not (root / "bronze" / "_staging").exists()
     assert counts(spark, settings)["quarantine"] == 1
     log = spark.read.format("delta").load(settings.table_uri("bronze", "ingest_file_log"))
     committed = (
@@ -131,6 +132,22 @@ def test_a_run_killed_at_any_step_then_rerun_leaves_every_record_once(
         ("b.ndjson", 1, 0),
         ("c.ndjson", 1, 0),
     ]
+
+
+def test_parts_a_killed_run_staged_are_never_read_and_are_removed(
+    spark, base_settings, tmp_path
+) -> None:
+    settings = local_settings(base_settings, tmp_path)
+    root = tmp_path / "lake"
+    land(root, "erp/payments", "a.ndjson", ndjson([payment(1)]))
+    # What a run killed while parsing leaves: parts (one cut short) no summary names.
+    stale = root / "bronze" / "_staging" / "batch-1" / "erp_payments"
+    stale.mkdir(parents=True)
+    (stale / "part-killed.parquet").write_bytes(b"PAR1 cut short")
+    report = ingest_landing(spark, settings)
+    assert report.records == {"erp_payments": 1} and report.rejected == 0
+    assert counts(spark, settings)["erp_payments"] == 1
+    assert [p for p in (root / "bronze" / "_staging").rglob("*") if p.is_file()] == []
 
 
 def test_files_outside_the_convention_and_empty_files_are_quarantined(
@@ -165,3 +182,5 @@ def test_ingestion_reads_and_writes_through_s3a(spark, base_settings, s3proxy) -
     again = ingest_landing(spark, settings)
     assert again.files_ingested == 0
     assert counts(spark, settings) == {"erp_payments": 2, "quarantine": 1, "ingest_file_log": 2}
+    staged = client.list_objects_v2(Bucket="lake", Prefix="ingest-test/bronze/_staging/")
+    assert staged.get("KeyCount", 0) == 0

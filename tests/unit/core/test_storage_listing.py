@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lakehouse.settings import load_settings
-from lakehouse.storage import LakeReader, list_files, local_path
+from lakehouse.storage import LakeFiles, list_files, local_path
 
 pytestmark = pytest.mark.unit
 
@@ -44,4 +44,4 @@ def test_reader_takes_every_local_spelling(tmp_path: Path, spelling: str) -> Non
     target.write_bytes(b"UNA:+.? '")
     path = spelling.format(p=target)
     assert local_path(path) == str(target)
-    assert LakeReader(load_settings({})).read(path) == b"UNA:+.? '"
+    assert LakeFiles(load_settings({})).read(path) == b"UNA:+.? '"

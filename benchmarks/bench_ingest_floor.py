@@ -28,8 +28,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 
-def _write_floor(spark, settings, source_bronze: Path) -> tuple[float, dict[str, float]]:
-    """Seconds to append every bronze table's rows (from its Parquet files) into empty tables."""
+def _write_floor(spark, settings, source_bronze: Path, fmt: str) -> tuple[float, dict[str, float]]:
+    """Seconds to append every bronze table's rows (from its Parquet files) into empty tables.
+
+    ``fmt`` other than ``delta`` tells what Delta adds: ``parquet`` writes plain Parquet
+    files, ``noop`` only reads the input (Spark's no-op sink).
+    """
     from lakehouse.ingest.bronze import ensure_tables
 
     ensure_tables(spark, settings)  # before the clock, as in bench_ingest.py
@@ -45,7 +49,13 @@ def _write_floor(spark, settings, source_bronze: Path) -> tuple[float, dict[str,
             continue
         t = time.perf_counter()
         rows = spark.read.parquet(*files)
-        rows.write.format("delta").mode("append").save(settings.table_uri("bronze", table))
+        target = settings.table_uri("bronze", table)
+        if fmt == "delta":
+            rows.write.format("delta").mode("append").save(target)
+        elif fmt == "parquet":
+            rows.write.mode("overwrite").parquet(target + "_plain")
+        else:
+            rows.write.format("noop").mode("overwrite").save()
         per_table[table] = round(time.perf_counter() - t, 1)
     return time.perf_counter() - started, per_table
 
@@ -81,6 +91,7 @@ def main() -> int:
     parser.add_argument("--workdir", required=True, help="the workdir bench_ingest.py kept")
     parser.add_argument("--declarations", type=int, default=100_000)
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--format", choices=["delta", "parquet", "noop"], default="delta")
     args = parser.parse_args()
 
     from lakehouse.settings import load_settings
@@ -98,13 +109,14 @@ def main() -> int:
     spark = get_spark(settings, app_name="bench-ingest-floor")
     spark.range(1).count()
     try:
-        write_s, per_table = _write_floor(spark, settings, source)
+        write_s, per_table = _write_floor(spark, settings, source, args.format)
         per_feed = _parse_floor(spark, settings, work / "lake" / "landing")
     finally:
         shutil.rmtree(floor_lake, ignore_errors=True)
     parse_cpu = sum(per_feed.values())
     best = parse_cpu / args.cores + write_s
     result = {
+        "write_format": args.format,
         "write_seconds": round(write_s, 1),
         "write_seconds_by_table": per_table,
         "parse_cpu_seconds": round(parse_cpu, 1),

@@ -38,6 +38,7 @@ E_PARSER_BUG = "PARSER_ERROR"  # the parser raised: a defect on our side, the fi
 
 _STAMP_RE = re.compile(r"_(\d{8}T\d{6})_[0-9a-f]{6,}\.[A-Za-z0-9]+$")
 _FLUSH_ROWS = 4096
+_PART_BYTES = 128 * 2**20
 
 
 def received_at_of(path: str, modified: datetime | None) -> datetime | None:
@@ -62,6 +63,7 @@ class WorkerContext:
     ingested_at: datetime
     settings: Settings  # how workers reach the lake's storage (S3 endpoint and keys)
     staging_uri: str  # the batch's staging folder: parts go to <staging_uri>/<table>/
+    part_bytes: int = _PART_BYTES  # a staged part is stored once its Parquet bytes pass this
 
     def record_type(self, table: str) -> pa.StructType:
         """The struct type of one record of ``table`` (its columns without ``_ingest``)."""
@@ -123,7 +125,7 @@ def make_parser(
 
     def parse_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         files = LakeFiles(ctx.settings)
-        parts = _Parts(ctx)
+        parts = _Parts(ctx, files)
         buffers: dict[str, _Buffer] = {}
         hashes: dict[str, str] = {}
         for batch in batches:
@@ -145,26 +147,35 @@ def make_parser(
             if buf.rows:
                 for out_table, rows in _flush(ctx, table, buf):
                     parts.add(out_table, rows)
-        yield parts.finish(files, hashes)
+        yield parts.finish(hashes)
 
     return parse_batches
 
 
 class _Parts:
-    """One task's staged output: a Parquet part per table, and rows per file and table."""
+    """One task's staged output: Parquet parts per table, and rows per file and table.
 
-    def __init__(self, ctx: WorkerContext) -> None:
+    A part is built in memory and stored whole (an S3 PUT, or a local write and rename), so
+    a reader never meets a partial part; it is stored once it passes ``part_bytes``, which
+    bounds a worker's memory however large the batch (``WorkerContext.part_bytes``).
+    """
+
+    def __init__(self, ctx: WorkerContext, files: LakeFiles) -> None:
         self.ctx = ctx
+        self.files = files
         self.writers: dict[str, tuple[pa.BufferOutputStream, pq.ParquetWriter]] = {}
+        self.stored: list[tuple[str, str]] = []  # (table, part uri)
         self.counts: dict[tuple[str, str], int] = {}
 
     def add(self, table: str, rows: pa.RecordBatch) -> None:
+        """Stage the rows (in the table's schema) and count them per source file."""
         if rows.num_rows == 0:
             return
         if table not in self.writers:
             sink = pa.BufferOutputStream()
             self.writers[table] = (sink, pq.ParquetWriter(sink, self.ctx.schemas[table]))
-        self.writers[table][1].write_batch(rows)
+        sink, writer = self.writers[table]
+        writer.write_batch(rows)
         source = (
             rows.column("source_uri")
             if table == QUARANTINE_TABLE
@@ -173,9 +184,20 @@ class _Parts:
         for entry in pc.value_counts(source).to_pylist():
             key = (entry["values"], table)
             self.counts[key] = self.counts.get(key, 0) + entry["counts"]
+        if sink.tell() >= self.ctx.part_bytes:
+            self._store(table)
 
-    def finish(self, files: LakeFiles, hashes: dict[str, str]) -> pa.RecordBatch:
-        """Close and store the parts; the summary of this task's files and parts."""
+    def _store(self, table: str) -> None:
+        sink, writer = self.writers.pop(table)
+        writer.close()
+        part = f"{self.ctx.staging_uri}/{table}/part-{uuid.uuid4().hex}.parquet"
+        self.files.write(part, sink.getvalue().to_pybytes())
+        self.stored.append((table, part))
+
+    def finish(self, hashes: dict[str, str]) -> pa.RecordBatch:
+        """Store the open parts; the summary of this task's files and parts."""
+        for table in list(self.writers):
+            self._store(table)
         out: dict[str, list[Any]] = {name: [] for name in SUMMARY_SCHEMA.names}
 
         def row(
@@ -185,10 +207,7 @@ class _Parts:
             for name, value in zip(SUMMARY_SCHEMA.names, values, strict=True):
                 out[name].append(value)
 
-        for table, (sink, writer) in self.writers.items():
-            writer.close()
-            part = f"{self.ctx.staging_uri}/{table}/part-{uuid.uuid4().hex}.parquet"
-            files.write(part, sink.getvalue().to_pybytes())
+        for table, part in self.stored:
             row(None, None, table, 0, part)
         with_rows = set()
         for (path, table), n in self.counts.items():

@@ -150,6 +150,41 @@ def test_parts_a_killed_run_staged_are_never_read_and_are_removed(
     assert [p for p in (root / "bronze" / "_staging").rglob("*") if p.is_file()] == []
 
 
+def test_a_worker_stores_a_part_whenever_it_passes_the_size_limit(
+    spark, base_settings, tmp_path
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from lakehouse.ingest.bronze import _context
+    from lakehouse.ingest.dispatch import ParseOptions
+    from lakehouse.ingest.worker import make_parser
+
+    settings = local_settings(base_settings, tmp_path)
+    root = tmp_path / "lake"
+    paths = [
+        land(root, "erp/payments", f"{n}.ndjson", ndjson([payment(2 * n), payment(2 * n + 1)]))
+        for n in range(3)
+    ]
+    ctx = dataclasses.replace(_context(spark, settings, 1, ParseOptions()), part_bytes=1)
+    listing = pa.RecordBatch.from_pydict(
+        {
+            "path": [p.resolve().as_uri().replace("file:///", "file:/") for p in paths],
+            "modificationTime": pa.array([None] * 3, pa.timestamp("us", tz="UTC")),
+        }
+    )
+    summary = pa.Table.from_batches(list(make_parser(ctx)(iter([listing])))).to_pylist()
+    parts = [r["part"] for r in summary if r["part"]]
+    assert len(parts) == 3  # one per file: each file's rows pass the 1-byte limit
+    ids = sorted(
+        i
+        for part in parts
+        for i in pq.read_table(part.removeprefix("file:"))["payment_id"].to_pylist()
+    )
+    assert ids == [f"PAY{i:05d}" for i in range(6)]
+    assert sorted(r["rows"] for r in summary if r["path"]) == [2, 2, 2]
+
+
 def test_files_outside_the_convention_and_empty_files_are_quarantined(
     spark, base_settings, tmp_path
 ) -> None:

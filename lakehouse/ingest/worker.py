@@ -140,13 +140,11 @@ def make_parser(
                     parts.add(table, rows)
                 for table, buf in list(buffers.items()):
                     if len(buf.rows) >= _FLUSH_ROWS:
-                        for out_table, rows in _flush(ctx, table, buf):
-                            parts.add(out_table, rows)
+                        parts.add_rows(table, buf)
                         buffers[table] = _Buffer()
         for table, buf in buffers.items():
             if buf.rows:
-                for out_table, rows in _flush(ctx, table, buf):
-                    parts.add(out_table, rows)
+                parts.add_rows(table, buf)
         yield parts.finish(hashes)
 
     return parse_batches
@@ -187,6 +185,11 @@ class _Parts:
         if sink.tell() >= self.ctx.part_bytes:
             self._store(table)
 
+    def add_rows(self, table: str, buf: _Buffer) -> None:
+        """Stage a buffer's row outcomes (rows that do not fit go to the quarantine)."""
+        for out_table, rows in _flush(self.ctx, table, buf):
+            self.add(out_table, rows)
+
     def _store(self, table: str) -> None:
         sink, writer = self.writers.pop(table)
         writer.close()
@@ -198,25 +201,20 @@ class _Parts:
         """Store the open parts; the summary of this task's files and parts."""
         for table in list(self.writers):
             self._store(table)
-        out: dict[str, list[Any]] = {name: [] for name in SUMMARY_SCHEMA.names}
-
-        def row(
-            path: str | None, sha: str | None, table: str | None, n: int, part: str | None
-        ) -> None:
-            values = (path, sha, table, n, part)
-            for name, value in zip(SUMMARY_SCHEMA.names, values, strict=True):
-                out[name].append(value)
-
-        for table, part in self.stored:
-            row(None, None, table, 0, part)
-        with_rows = set()
-        for (path, table), n in self.counts.items():
-            row(path, hashes[path], table, n, None)
-            with_rows.add(path)
-        for path, sha in hashes.items():
-            if path not in with_rows:
-                row(path, sha, None, 0, None)
-        return pa.RecordBatch.from_pydict(out, schema=SUMMARY_SCHEMA)
+        rows: list[dict[str, Any]] = [
+            {"table": table, "rows": 0, "part": part} for table, part in self.stored
+        ]
+        rows += [
+            {"path": path, "file_sha256": hashes[path], "table": table, "rows": n}
+            for (path, table), n in self.counts.items()
+        ]
+        with_rows = {path for path, _ in self.counts}
+        rows += [
+            {"path": path, "file_sha256": sha, "rows": 0}
+            for path, sha in hashes.items()
+            if path not in with_rows
+        ]
+        return pa.RecordBatch.from_pylist(rows, schema=SUMMARY_SCHEMA)
 
 
 @contextmanager

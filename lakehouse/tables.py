@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 # Reusable struct shapes, kept as DDL fragments.
 _TAX = (
-    "struct<tax_type:string, tax_category:string, rate:decimal(18,6), base_amount:decimal(18,4),"
-    " amount:decimal(18,4), currency:string>"
+    "struct<tax_type:string, tax_category:string, rate:decimal(38,18), base_amount:decimal(38,18),"
+    " amount:decimal(38,18), currency:string>"
 )
 _PARTY = "struct<role:string, id:string, id_scheme:string, name:string, country:string>"
 _REF = "struct<qualifier:string, value:string>"
@@ -22,9 +22,9 @@ _DATE = "struct<qualifier:string, value:string, format:string>"
 # A goods item of a declaration (CUSDEC SG30 / WCO GovernmentAgencyGoodsItem / JSON item).
 _ITEM = (
     "struct<item_no:int, hs_code:string, hs_code_list:string, procedure_code:string,"
-    " description:string, origin_country:string, customs_value:decimal(18,4),"
-    " value_currency:string, statistical_value:decimal(18,4), gross_mass:decimal(18,4),"
-    " net_mass:decimal(18,4), mass_unit:string, quantity:decimal(18,4), quantity_unit:string,"
+    " description:string, origin_country:string, customs_value:decimal(38,18),"
+    " value_currency:string, statistical_value:decimal(38,18), gross_mass:decimal(38,18),"
+    " net_mass:decimal(38,18), mass_unit:string, quantity:decimal(38,18), quantity_unit:string,"
     f" packages:int, taxes:array<{_TAX}>, references:array<{_REF}>>"
 )
 
@@ -34,6 +34,17 @@ _ENVELOPE = (
     " message_ref string, sender_id string, recipient_id string, control_issues array<string>,"
     " unknown_segments array<string>"
 )
+
+# Every bronze table ends with these two columns (before ``_ingest``): what was merely unusual
+# about the record (a value rounded to fit its column, a message type inferred, ...) and the
+# literal text a sender sent wherever the stored value differs from it, keyed by field path
+# (``items[0].customs_value``). Bronze keeps every valid value: nothing a sender sent is lost
+# to a cast. Parsers may fill both; the bronze worker adds what it has to change to fit.
+QUALITY_COLUMNS = "flags array<string>, source_literals map<string,string>"
+
+# Amounts, masses, quantities and rates are decimal(38,18): 20 integer digits and 18 decimals
+# hold what real senders send (floats written out as text carry up to 17 significant digits);
+# a value beyond that is rounded to fit, flagged, and its literal text kept (QUALITY_COLUMNS).
 
 INGEST_STRUCT = (
     "struct<source_uri:string, file_sha256:string, message_index:int, system:string,"
@@ -56,6 +67,13 @@ class TableSpec:
     system: str = ""
 
     @property
+    def columns_ddl(self) -> str:
+        """The stored columns (without ``_ingest``): bronze tables add :data:`QUALITY_COLUMNS`."""
+        if self.zone == "bronze" and self.name in BRONZE:
+            return f"{self.ddl}, {QUALITY_COLUMNS}"
+        return self.ddl
+
+    @property
     def full_name(self) -> str:
         """``zone.name``: the key used by lineage, contracts and the CLI."""
         return f"{self.zone}.{self.name}"
@@ -71,8 +89,8 @@ BRONZE: dict[str, TableSpec] = {
             " message_function string, issue_datetime timestamp, procedure_code string,"
             " office_code string, country_of_dispatch string, country_of_destination string,"
             " transport_mode string, transport_id string, delivery_terms string,"
-            " invoice_amount decimal(18,4), invoice_currency string,"
-            " exchange_rate decimal(18,8), total_duty decimal(18,4), total_duty_currency string,"
+            " invoice_amount decimal(38,18), invoice_currency string,"
+            " exchange_rate decimal(38,18), total_duty decimal(38,18), total_duty_currency string,"
             f" parties array<{_PARTY}>, references array<{_REF}>, dates array<{_DATE}>,"
             f" declaration_taxes array<{_TAX}>, items array<{_ITEM}>",
             "One row per declaration message (CUSDEC, WCO XML or JSON), amendments included.",
@@ -99,7 +117,7 @@ BRONZE: dict[str, TableSpec] = {
             " equipment array<struct<container_id:string, seal_ids:array<string>>>,"
             " consignments array<struct<consignment_no:int, transport_document:string,"
             " consignor_id:string, consignee_id:string, goods:array<struct<item_no:int,"
-            " description:string, hs_code:string, packages:int, gross_mass:decimal(18,4),"
+            " description:string, hs_code:string, packages:int, gross_mass:decimal(38,18),"
             " mass_unit:string>>>>",
             "One row per cargo report message (CUSCAR).",
             "cms",
@@ -109,7 +127,7 @@ BRONZE: dict[str, TableSpec] = {
             "cms_inspection_outcomes",
             "inspection_id string, lrn string, office_code string, officer_id string,"
             " inspected_at timestamp, channel string, result string, findings array<string>,"
-            " additional_duty decimal(18,4), currency string, notes string",
+            " additional_duty decimal(38,18), currency string, notes string",
             "One row per inspection outcome reported by an officer (the models' labels).",
             "cms",
         ),
@@ -127,7 +145,7 @@ BRONZE: dict[str, TableSpec] = {
             "bronze",
             "erp_payments",
             "payment_id string, kind string, declaration_ref string, tax_type string,"
-            " amount decimal(18,4), currency string, method string, payment_reference string,"
+            " amount decimal(38,18), currency string, method string, payment_reference string,"
             " value_date date, recorded_at timestamp",
             "One row per ERP money movement: duty payment, receipt or refund.",
             "erp",
@@ -163,8 +181,9 @@ QUARANTINE = TableSpec(
     "bronze",
     "quarantine",
     "source_uri string, file_sha256 string, system string, feed string, message_index int,"
-    " message_type string, error_code string, reason string, raw_payload string,"
-    " parser_version string, batch_id bigint, quarantined_at timestamp",
+    " message_type string, error_code string, reason string, field string, value string,"
+    " rule string, raw_payload string, parser_version string, batch_id bigint,"
+    " quarantined_at timestamp",
     "One row per file, message or record that could not be parsed or validated.",
 )
 

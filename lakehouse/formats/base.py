@@ -48,8 +48,13 @@ class ParsedRecord:
 class Rejected:
     """A piece of a file that could not be turned into a record: it goes to quarantine.
 
-    ``raw`` is the exact offending payload (the message or line as text; the whole file when
-    it could not be split at all). ``reason`` is written for a person: what is wrong and where.
+    ``raw`` is the exact offending payload as the sender sent it (the EDIFACT message's
+    segments, the XML element, the JSON line; the whole file when it could not be split at
+    all). ``reason`` is written for a person: what is wrong and where. ``field``, ``value``
+    and ``rule`` name the same thing for a machine: the field path (``items[2].customs_value``,
+    ``UNH/S009/0065``), the offending value as sent, and the rule it broke (a short stable
+    name such as ``required``, ``decimal``, ``utf-8``, ``xsd``); ``None`` where the whole
+    payload, not one field, is at fault.
     """
 
     message_index: int
@@ -57,6 +62,9 @@ class Rejected:
     error_code: str
     reason: str
     message_type: str | None = None
+    field: str | None = None
+    value: str | None = None
+    rule: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

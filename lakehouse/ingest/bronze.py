@@ -100,7 +100,7 @@ def table_specs() -> list[TableSpec]:
 def _struct(spec: TableSpec, with_ingest: bool):
     from pyspark.sql.types import _parse_datatype_string
 
-    ddl = spec.ddl + (f", _ingest {INGEST_STRUCT}" if with_ingest else "")
+    ddl = spec.columns_ddl + (f", _ingest {INGEST_STRUCT}" if with_ingest else "")
     return _parse_datatype_string(ddl)
 
 

@@ -27,7 +27,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from lakehouse.formats.base import E_EMPTY, E_MAPPING, ParsedColumns, ParsedRecord, Rejected
+from lakehouse.formats.base import E_EMPTY, ParsedColumns, ParsedRecord, Rejected
+from lakehouse.ingest.conform import conform
 from lakehouse.ingest.dispatch import PARSER_VERSION, ParseOptions, parse_landed_file, raw_text
 from lakehouse.landing import feed_key_of
 from lakehouse.settings import Settings
@@ -307,6 +308,9 @@ def _add_rejected(buffers: dict[str, _Buffer], base: dict[str, Any], rej: Reject
             "message_type": rej.message_type,
             "error_code": rej.error_code,
             "reason": rej.reason,
+            "field": rej.field,
+            "value": rej.value,
+            "rule": rej.rule,
             "raw_payload": rej.raw,
             "parser_version": PARSER_VERSION,
             "batch_id": base["batch_id"],
@@ -354,14 +358,20 @@ def _flush(ctx: WorkerContext, table: str, buf: _Buffer) -> Iterator[tuple[str, 
 def _flush_one_by_one(
     ctx: WorkerContext, table: str, buf: _Buffer
 ) -> Iterator[tuple[str, pa.RecordBatch]]:
-    """Slow path after a conversion error: keep the good rows, quarantine the bad ones."""
+    """Slow path after a conversion error: fit each row to its columns (see ``conform``).
+
+    A value Arrow refuses (too many decimals, out of range) is fitted, flagged and its
+    literal kept, so the record still loads; a row that cannot be stored even then (a parser
+    defect) goes to the quarantine with the reason, and the rows beside it load.
+    """
     typ = ctx.record_type(table)
     good = _Buffer()
     rejected: dict[str, _Buffer] = {}
     for i, row in enumerate(buf.rows):
         base, message_index = buf.bases[buf.base_of[i]], buf.message_index[i]
+        fitted = conform(row, typ)
         try:
-            pa.array([row], type=typ)
+            pa.array([fitted], type=typ)
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, ValueError) as exc:
             _add_rejected(
                 rejected,
@@ -369,13 +379,15 @@ def _flush_one_by_one(
                 Rejected(
                     message_index,
                     json.dumps(row, default=str, ensure_ascii=False),
-                    E_MAPPING,
-                    f"a value does not fit bronze table {table!r}: {exc}",
+                    E_PARSER_BUG,
+                    f"the parsed record does not fit bronze table {table!r} even after "
+                    f"fitting its values ({exc}); the landed file keeps the original",
                     row.get("message_type"),
+                    rule="column-type",
                 ),
             )
             continue
-        good.add(base, message_index, row)
+        good.add(base, message_index, fitted)
     if good.rows:
         ingest = _ingest_array(ctx, good.bases, good.base_of, good.message_index)
         yield table, _batch(ctx, table, ingest, pa.array(good.rows, type=typ))

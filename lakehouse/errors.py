@@ -219,6 +219,14 @@ def exception_text(exc: BaseException) -> str:
     return "\n".join(parts)
 
 
+def storage_context(lake_root: str, endpoint: str | None) -> dict[str, str]:
+    """What a translated message may name: the lake root, the S3 endpoint and the bucket."""
+    context = {"lake_root": lake_root, "endpoint": endpoint or "AWS S3"}
+    if lake_root.startswith(("s3a://", "s3://")):
+        context["bucket"] = lake_root.split("://", 1)[1].split("/", 1)[0]
+    return context
+
+
 def translate(exc: BaseException, context: Mapping[str, str]) -> LakehouseError | None:
     """The named error for a known library failure, or None when it is not one we know.
 

@@ -30,6 +30,7 @@ from lakehouse.errors import (
     S3AccessDeniedError,
     S3BucketMissingError,
     S3UnreachableError,
+    storage_context,
 )
 from lakehouse.settings import Settings, get_settings, normalize_lake_root
 
@@ -106,6 +107,16 @@ def option(args: argparse.Namespace, dest: str) -> Any:
     return (raw or "").strip().lower() in _TRUE
 
 
+def package_version() -> str:
+    """The installed distribution's version (``lakehouse --version``)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("customs-lakehouse")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
     """Process settings with command-line overrides applied."""
     settings = get_settings()
@@ -116,10 +127,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def error_context(settings: Settings) -> dict[str, str]:
     """What a translated error message may name: the lake root, endpoint and bucket."""
-    context = {"lake_root": settings.lake_root, "endpoint": settings.s3.endpoint or "AWS S3"}
-    if settings.is_s3:
-        context["bucket"] = settings.lake_root.split("://", 1)[1].split("/", 1)[0]
-    return context
+    return storage_context(settings.lake_root, settings.s3.endpoint)
 
 
 # -- pre-flight checks: cheap, before any engine starts ----------------------------------------

@@ -185,10 +185,13 @@ class LakeReader:
             ) from exc
 
     def _sql(self, table: str, dt: DeltaTable, sql: str) -> pa.Table:
+        import pyarrow as pa
         from deltalake import QueryBuilder
 
         try:
-            return QueryBuilder().register("t", dt).execute(sql).read_all()
+            batches = QueryBuilder().register("t", dt).execute(sql)
+            # delta-rs answers in arro3; the Arrow C stream hands it to pyarrow without a copy.
+            return pa.RecordBatchReader.from_stream(batches).read_all()
         except Exception as exc:
             translated = translate(exc, self._context)
             if translated is not None:

@@ -32,6 +32,9 @@ class LakehouseError(Exception):
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
+        if "code" not in cls.__dict__:
+            # Errors defined elsewhere (nifi_flows.deploy.DeployError) get a code from the name.
+            cls.code = re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).upper()
         if cls.code in ERRORS and ERRORS[cls.code] is not cls:
             raise TypeError(f"error code {cls.code} is used by {ERRORS[cls.code].__name__}")
         ERRORS[cls.code] = cls

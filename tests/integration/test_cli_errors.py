@@ -146,3 +146,31 @@ def test_real_java_failures_translate(spark, tmp_path, s3proxy: S3ProxyServer) -
         spark.range(1).write.format("delta").save(target)
     error = translate(blocked.value, storage_context(target, None))
     assert isinstance(error, LakeRootIsFileError), str(blocked.value)[:2000]
+
+
+def test_show_reads_s3_and_names_a_wrong_secret(s3proxy: S3ProxyServer) -> None:
+    """The JVM-free reader on S3Proxy: rows come back; a wrong secret is one clear line."""
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    options = {
+        "AWS_ENDPOINT_URL": s3proxy.endpoint,
+        "AWS_ACCESS_KEY_ID": s3proxy.access_key,
+        "AWS_SECRET_ACCESS_KEY": s3proxy.secret_key,
+        "AWS_REGION": "us-east-1",
+        "AWS_ALLOW_HTTP": "true",
+        "AWS_S3_ALLOW_UNSAFE_RENAME": "true",  # test set-up only: one writer, no lock
+    }
+    table = pa.table({"lrn": ["A1", "B2"], "error_code": ["SYNTAX", "SCHEMA"]})
+    write_deltalake("s3://lake/show-test/bronze/quarantine", table, storage_options=options)
+    root = ["--lake-root", "s3a://lake/show-test"]
+    done, _ = lakehouse(
+        ["show", "bronze.quarantine", "--where", "error_code = 'SCHEMA'", "--format", "csv", *root],
+        s3_env(s3proxy),
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["lrn,error_code", "B2,SCHEMA"]
+    done, _ = lakehouse(
+        ["show", "bronze.quarantine", *root], s3_env(s3proxy, LAKEHOUSE_S3_SECRET_KEY="wrong")
+    )
+    assert_one_clear_line(done, "S3 refused access to bucket lake", "LAKEHOUSE_S3_SECRET_KEY")

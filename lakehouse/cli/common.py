@@ -30,6 +30,7 @@ from lakehouse.errors import (
     S3AccessDeniedError,
     S3BucketMissingError,
     S3UnreachableError,
+    UsageError,
     storage_context,
 )
 from lakehouse.settings import Settings, get_settings, normalize_lake_root
@@ -115,6 +116,13 @@ def package_version() -> str:
         return version("customs-lakehouse")
     except PackageNotFoundError:
         return "unknown"
+
+
+def at_least(value: int, minimum: int, flag: str) -> int:
+    """Check a count argument before any engine starts; a ``UsageError`` names the flag."""
+    if value < minimum:
+        raise UsageError(option=flag, problem=f"is {value}", fix=f"give {minimum} or more")
+    return value
 
 
 def settings_from(args: argparse.Namespace) -> Settings:

@@ -11,8 +11,7 @@ import argparse
 from dataclasses import dataclass, field
 from datetime import date
 
-from lakehouse.cli.common import add_command, preflight, reporter, settings_from
-from lakehouse.errors import UsageError
+from lakehouse.cli.common import add_command, at_least, preflight, reporter, settings_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -73,10 +72,7 @@ def run(args: argparse.Namespace) -> DemoResult:
     from lakehouse.spark import get_spark
     from lakehouse.storage import writer_for
 
-    if args.declarations < 0:
-        raise UsageError(
-            option="--declarations", problem=f"is {args.declarations}", fix="give 0 or more"
-        )
+    at_least(args.declarations, 0, "--declarations")
     settings = settings_from(args)
     preflight(settings, write=True)
     report = reporter(args, "demo")

@@ -10,8 +10,14 @@ import argparse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from lakehouse.cli.common import add_command, adopt_option, preflight, reporter, settings_from
-from lakehouse.errors import UsageError
+from lakehouse.cli.common import (
+    add_command,
+    adopt_option,
+    at_least,
+    preflight,
+    reporter,
+    settings_from,
+)
 
 if TYPE_CHECKING:
     from lakehouse.ingest.bronze import IngestReport
@@ -69,10 +75,7 @@ def run(args: argparse.Namespace) -> IngestResult:
     from lakehouse.ingest.bronze import ingest_landing
     from lakehouse.spark import get_spark
 
-    if args.max_files < 1:
-        raise UsageError(
-            option="--max-files", problem=f"is {args.max_files}", fix="give at least 1"
-        )
+    at_least(args.max_files, 1, "--max-files")
     settings = settings_from(args)
     preflight(settings, write=True)
     say = reporter(args, "ingest").say

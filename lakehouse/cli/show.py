@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from lakehouse.cli.common import add_command, option, settings_from
-from lakehouse.errors import UsageError
+from lakehouse.cli.common import add_command, at_least, option, settings_from
 from lakehouse.reader import LakeReader
 
 if TYPE_CHECKING:
@@ -102,8 +101,7 @@ class ColumnsResult:
 
 def run(args: argparse.Namespace) -> ShowResult | ColumnsResult:
     """Check the arguments, then read with delta-rs."""
-    if args.limit < 0:
-        raise UsageError(option="--limit", problem=f"is {args.limit}", fix="give 0 or more rows")
+    at_least(args.limit, 0, "--limit")
     reader = LakeReader(settings_from(args))
     if args.columns == "":
         schema = reader.schema(args.table)

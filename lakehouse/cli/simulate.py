@@ -10,8 +10,14 @@ import argparse
 from dataclasses import dataclass
 from typing import Any
 
-from lakehouse.cli.common import add_command, adopt_option, preflight, reporter, settings_from
-from lakehouse.errors import UsageError
+from lakehouse.cli.common import (
+    add_command,
+    adopt_option,
+    at_least,
+    preflight,
+    reporter,
+    settings_from,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -60,10 +66,7 @@ def run(args: argparse.Namespace) -> SimulateResult:
     from lakehouse.simulator import generate
     from lakehouse.storage import writer_for
 
-    if args.declarations < 0:
-        raise UsageError(
-            option="--declarations", problem=f"is {args.declarations}", fix="give 0 or more"
-        )
+    at_least(args.declarations, 0, "--declarations")
     settings = settings_from(args)
     preflight(settings, write=True)
     with reporter(args, "simulate").counting("declarations", args.declarations) as count:

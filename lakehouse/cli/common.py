@@ -64,10 +64,12 @@ _BY_DEST = {o.dest: o for o in COMMON_OPTIONS}
 _TRUE = {"1", "true", "yes", "on"}
 
 
-def add_common_options(parser: argparse.ArgumentParser) -> None:
+def add_common_options(
+    parser: argparse.ArgumentParser, options: tuple[CommonOption, ...] = COMMON_OPTIONS
+) -> None:
     """Declare the shared options on ``parser`` (absent from the namespace unless given)."""
     group = parser.add_argument_group("common options")
-    for opt in COMMON_OPTIONS:
+    for opt in options:
         kwargs: dict[str, Any] = {
             "dest": opt.dest,
             "default": argparse.SUPPRESS,
@@ -86,6 +88,12 @@ def add_command(
     parser = sub.add_parser(name, conflict_handler="resolve", **kwargs)
     add_common_options(parser)
     return parser
+
+
+def add_lake_root(parser: argparse.ArgumentParser) -> None:
+    """Only the shared ``--lake-root`` (for parsers made without :func:`add_command`; the
+    other shared options then work before the command name: ``lakehouse --json CMD``)."""
+    add_common_options(parser, (_BY_DEST["lake_root"],))
 
 
 def adopt_option(parser: argparse.ArgumentParser, flag: str) -> None:

@@ -102,3 +102,18 @@ def test_quiet_progress_prints_nothing(monkeypatch) -> None:
     with quiet.counting("files", 5) as count:
         count(5)
     assert err.getvalue() == ""
+
+
+def test_commands_made_without_add_command_still_get_the_lake_root_and_global_flags() -> None:
+    import argparse
+
+    from lakehouse.cli.common import add_common_options, add_lake_root
+
+    top = argparse.ArgumentParser()
+    add_common_options(top)
+    sub = top.add_subparsers(dest="command")
+    legacy = sub.add_parser("legacy")
+    add_lake_root(legacy)
+    legacy.add_argument("--format", choices=("table", "json"))
+    args = top.parse_args(["--json", "legacy", "--lake-root", "/x", "--format", "json"])
+    assert (args.lake_root, option(args, "json"), args.format) == ("/x", True, "json")

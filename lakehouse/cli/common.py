@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -230,6 +231,9 @@ def check_bucket(settings: Settings, timeout: float = 3.0) -> None:
 # -- progress on stderr -------------------------------------------------------------------------
 
 
+_COUNT = re.compile(r"\b(\d[\d,]*)/(\d[\d,]*)\b")
+
+
 class Reporter:
     """Progress for people on stderr; silent with ``--quiet``, so stdout stays for results.
 
@@ -242,12 +246,21 @@ class Reporter:
         self.prefix = prefix
         self.quiet = quiet
         self.started = time.monotonic()
+        self._first_seen: dict[int, tuple[float, int]] = {}
 
     def say(self, message: str) -> None:
-        """One progress line."""
-        if not self.quiet:
-            elapsed = time.monotonic() - self.started
-            print(f"[{self.prefix} {elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)
+        """One progress line; a ``done/total`` count in it gets an ETA from the pace so far."""
+        if self.quiet:
+            return
+        now = time.monotonic()
+        found = _COUNT.search(message)
+        if found:
+            done, total = (int(g.replace(",", "")) for g in found.groups())
+            first = self._first_seen.setdefault(total, (now, done))
+            if done > first[1] and total > done:
+                eta = (now - first[0]) * (total - done) / (done - first[1])
+                message = f"{message}, ETA {eta:,.0f}s"
+        print(f"[{self.prefix} {now - self.started:6.1f}s] {message}", file=sys.stderr, flush=True)
 
     @contextmanager
     def counting(self, what: str, total: int) -> Iterator[Counter]:

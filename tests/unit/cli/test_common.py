@@ -117,3 +117,18 @@ def test_commands_made_without_add_command_still_get_the_lake_root_and_global_fl
     legacy.add_argument("--format", choices=("table", "json"))
     args = top.parse_args(["--json", "legacy", "--lake-root", "/x", "--format", "json"])
     assert (args.lake_root, option(args, "json"), args.format) == ("/x", True, "json")
+
+
+def test_counts_in_progress_lines_get_an_eta(monkeypatch) -> None:
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    clock = iter([0.0, 10.0, 20.0, 30.0])  # created at 0; 2 of 8 tasks in 10 s: 30 s left
+    monkeypatch.setattr("lakehouse.cli.common.time.monotonic", lambda: next(clock))
+    say = Reporter("ingest").say
+    say("batch 1: parsing, 0/8 tasks done")
+    say("batch 1: parsing, 2/8 tasks done")
+    say("batch 1: parsing, 8/8 tasks done")
+    lines = err.getvalue().splitlines()
+    assert lines[0].endswith("0/8 tasks done")
+    assert lines[1].endswith("2/8 tasks done, ETA 30s")
+    assert lines[2].endswith("8/8 tasks done")

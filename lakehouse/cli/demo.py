@@ -13,13 +13,15 @@ from datetime import date
 
 from lakehouse.cli.common import add_command, at_least, preflight, reporter, settings_from
 
+HELP = "run the pipeline end to end on a local lake and summarise it"
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the sub-command."""
     parser = add_command(
         sub,
         "demo",
-        help="run the pipeline end to end on a local lake and summarise it",
+        help=HELP,
         epilog="example: lakehouse demo --declarations 2000",
     )
     parser.add_argument("--declarations", type=int, default=2000, help="declarations to simulate")

@@ -8,13 +8,15 @@ from dataclasses import asdict, dataclass
 
 from lakehouse.cli.common import add_command, package_version, settings_from
 
+HELP = "show effective settings and set-up status"
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the sub-command."""
     parser = add_command(
         sub,
         "info",
-        help="show effective settings and set-up status",
+        help=HELP,
         epilog="example: LAKEHOUSE_ENV=test lakehouse info",
     )
     parser.set_defaults(handler=run)

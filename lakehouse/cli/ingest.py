@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from lakehouse.ingest.bronze import IngestReport
 
 
+HELP = "ingest new landed files into bronze Delta tables"
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the sub-command; its options are the bronze job's own."""
     from spark_jobs.ingest.bronze_job import add_arguments
@@ -30,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = add_command(
         sub,
         "ingest",
-        help="ingest new landed files into bronze Delta tables",
+        help=HELP,
         description="Parse every new file in <lake>/landing into bronze tables; bad input goes "
         "to bronze.quarantine. Safe to re-run and to interrupt.",
         epilog="example: lakehouse ingest --lake-root ./lake",

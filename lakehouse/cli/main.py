@@ -38,8 +38,13 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with every sub-command registered."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The top-level parser with every sub-command registered.
+
+    With ``only``, the other commands get a light entry (name and help) when their module
+    offers a ``HELP`` string: registering ``simulate`` or ``ingest`` imports the simulator
+    or the ingestion core (~0.5 s), which ``lakehouse show`` should not pay for.
+    """
     import importlib
 
     parser = _Parser(
@@ -55,14 +60,28 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMANDS:
-        importlib.import_module(f"lakehouse.cli.{name}").register(sub)
+        module = importlib.import_module(f"lakehouse.cli.{name}")
+        if only is not None and name != only and hasattr(module, "HELP"):
+            sub.add_parser(name, help=module.HELP)
+        else:
+            module.register(sub)
     return parser
+
+
+def _chosen_command(argv: list[str]) -> str | None:
+    """The sub-command named in ``argv`` (the first bare word that is one), if any."""
+    previous = ""
+    for word in argv:
+        if word in COMMANDS and previous != "--lake-root":
+            return word
+        previous = word
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run a sub-command; expected errors print one clear line and exit 2."""
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser()
+    parser = build_parser(only=_chosen_command(argv))
     if not argv:
         parser.print_help()
         return 0

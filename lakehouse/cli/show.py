@@ -26,12 +26,15 @@ FORMATS = ("table", "csv", "json")
 CELL_WIDTH = 40
 
 
+HELP = "print rows of a lake table, with an optional SQL filter (no JVM)"
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the sub-command."""
     parser = add_command(
         sub,
         "show",
-        help="print rows of a lake table, with an optional SQL filter (no JVM)",
+        help=HELP,
         epilog="examples:\n"
         "  lakehouse show bronze.cms_declarations --limit 5\n"
         "  lakehouse show bronze.quarantine --where \"error_code = 'SYNTAX'\" --format csv\n"

@@ -19,6 +19,8 @@ from lakehouse.cli.common import (
     settings_from,
 )
 
+HELP = "generate a day of CMS, ECTS, ERP and HR traffic into the landing zone"
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the sub-command (options are owned by the simulator)."""
@@ -27,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = add_command(
         sub,
         "simulate",
-        help="generate a day of CMS, ECTS, ERP and HR traffic into the landing zone",
+        help=HELP,
         description="Seeded and deterministic: the same seed writes byte-identical files.",
     )
     add_arguments(parser)

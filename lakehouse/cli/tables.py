@@ -12,13 +12,15 @@ from dataclasses import dataclass, field
 from lakehouse.cli.common import add_command, settings_from
 from lakehouse.reader import LakeReader, TableInfo
 
+HELP = "list the lake's tables: rows, size, last write, Delta version (no JVM)"
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the sub-command."""
     parser = add_command(
         sub,
         "tables",
-        help="list the lake's tables: rows, size, last write, Delta version (no JVM)",
+        help=HELP,
         epilog="examples:\n  lakehouse tables --lake-root ./lake\n  lakehouse tables --json",
     )
     parser.set_defaults(handler=run)

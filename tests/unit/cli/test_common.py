@@ -132,3 +132,16 @@ def test_counts_in_progress_lines_get_an_eta(monkeypatch) -> None:
     assert lines[0].endswith("0/8 tasks done")
     assert lines[1].endswith("2/8 tasks done, ETA 30s")
     assert lines[2].endswith("8/8 tasks done")
+
+
+def test_running_one_command_registers_only_that_one_in_full() -> None:
+    from lakehouse.cli.main import _chosen_command
+
+    assert _chosen_command(["--json", "show", "bronze.x"]) == "show"
+    assert _chosen_command(["--lake-root", "show", "tables"]) == "tables"
+    assert _chosen_command(["--version"]) is None
+    parser = build_parser(only="show")
+    args = parser.parse_args(["show", "bronze.quarantine", "--limit", "3"])
+    assert (args.table, args.limit) == ("bronze.quarantine", 3)
+    help_text = parser.format_help()
+    assert "generate a day of CMS" in help_text and "ingest new landed files" in help_text

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -26,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+CPU: dict[str, list[float]] = {}
 WHERE = "office_code is not null and total_duty > 1000"
 
 SPARK_QUERY = """
@@ -51,10 +54,18 @@ def lakehouse(*args: str) -> list[str]:
 
 
 def timed(command: list[str]) -> tuple[float, str]:
-    """Wall seconds of one subprocess run, and its stdout; fails loudly on a non-zero exit."""
+    """Wall seconds of one subprocess run, and its stdout; fails loudly on a non-zero exit.
+
+    The CPU seconds of the run (user + system, the whole process tree) are added to
+    ``CPU[command[-1]]``: on a shared machine wall time mostly measures the neighbours.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    CPU.setdefault(command[-1], []).append(cpu)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command[:3])} ... failed: {done.stderr.strip()[-2000:]}")
     return seconds, done.stdout
@@ -115,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
             for side, times in results.items()
         },
     }
+    summary["show_cpu_seconds"] = round(statistics.median(CPU[show_cmd[-1]]), 2)
+    summary["spark_cpu_seconds"] = round(statistics.median(CPU[spark_cmd[-1]]), 2)
+    summary["load_average"] = [round(x, 1) for x in os.getloadavg()]
     summary["speedup_median"] = round(
         summary["spark_seconds"]["median"] / summary["show_seconds"]["median"], 1
     )

@@ -240,7 +240,10 @@ class _Ctx:
         """Free-text components joined by a space; the composite as sent kept when split."""
         filled = [p for p in parts if p.strip()]
         if len(filled) > 1:
-            self.literals[path] = self.comp.join(parts)
+            sent = list(parts)
+            while not sent[-1]:
+                sent.pop()
+            self.literals[path] = self.comp.join(sent)
         return " ".join(filled) or None
 
 

@@ -569,15 +569,19 @@ def _find_end(text: str, start: int, d: Delimiters) -> int:
         pos = m.start() + 1
 
 
+_NEXT_UNA = re.compile(r"UNA[^A-Za-z0-9\s]{2}")
+
+
 def _bad_una_end(text: str, pos: int) -> int:
     """Where an interchange whose UNA (at ``pos``) is invalid ends.
 
     Its own terminator (UNA position 6) followed by a new UNA/UNB, when that character can be
-    a terminator at all; else the rest of the file, since nothing in it can be split reliably.
+    a terminator at all; else the next thing that looks like a UNA, else the end of the file.
     """
     term = text[pos + 8 : pos + 9]
     if not term or term.isalnum() or term.isspace():
-        return len(text)
+        nxt = _NEXT_UNA.search(text, pos + 3)
+        return nxt.start() if nxt else len(text)
     rel = text[pos + 6 : pos + 7]
     d = Delimiters(release="" if rel in (" ", term) else rel, terminator=term)
     return _find_end(text, pos + 9, d)

@@ -879,9 +879,7 @@ def map_cusres(msg: Message) -> dict[str, Any]:
     top_dates: list[tuple[int, dict[str, Any]]] = []
     bgm: int | None = None
     bgm_slot = 0
-    in_error = False
-    error_ref: str | None = None
-    pending: list[dict[str, Any]] = []  # errors of the current ERP group
+    group_err: _ErrorGroup | None = None
     tax: dict[str, Any] | None = None
     tax_path = ""
     group = ""
@@ -897,8 +895,9 @@ def map_cusres(msg: Message) -> dict[str, Any]:
                     continue
             if tag not in ("MOA", "GIS", "GEI"):
                 tax = None
-        if in_error and tag not in ("RFF", "ERC", "FTX"):
-            in_error, error_ref, pending = False, None, []
+        if group_err is not None and tag not in ("RFF", "ERC", "FTX"):
+            group_err.close(ctx)
+            group_err = None
         used = NOTHING
         if tag == "BGM" and bgm is None:
             bgm, bgm_slot = k, len(ctx.unknown)  # its 4343 may become the status: see below
@@ -907,20 +906,14 @@ def map_cusres(msg: Message) -> dict[str, Any]:
             rec["message_function"] = _s(component(seg, 3))
             continue
         if tag == "ERP":
-            in_error, error_ref, pending = True, _s(":".join(components(seg, 1))), []
-            used = _consumed(seg, 1, 0, 9)
-        elif in_error and tag == "RFF":
-            error_ref = _s(component(seg, 1, 1)) or error_ref
-            for err in pending:
-                err["reference"] = err["reference"] or error_ref
-            used = _used("1.1")
+            group_err = _ErrorGroup(rec["errors"], seg, raws[k], len(ctx.unknown))
+            continue  # kept or not once the group is read (see _ErrorGroup.close)
+        if group_err is not None and tag == "RFF":
+            used = group_err.rff(seg)
         elif tag == "ERC":
-            err = {"code": _s(component(seg, 1, 0)), "reference": error_ref, "text": None}
-            rec["errors"].append(err)
-            pending.append(err)
-            used = ERC_USED
-        elif in_error and tag == "FTX":
-            used = _error_text(rec["errors"], pending, error_ref, seg, ctx)
+            used = (group_err or _ErrorGroup(rec["errors"])).erc(seg)
+        elif group_err is not None and tag == "FTX":
+            used = group_err.ftx(seg)
         elif tag == "TAX":
             tax_path = f"taxes[{len(rec['taxes'])}]"
             tax, used = _tax(seg, ctx, tax_path)
@@ -948,6 +941,8 @@ def map_cusres(msg: Message) -> dict[str, Any]:
         elif tag in ("DOC", "CST", "AUT"):
             group = tag
         ctx.keep(seg, raws[k], used)
+    if group_err is not None:
+        group_err.close(ctx)
     if bgm is None:
         raise MappingError("CUSRES has no BGM segment", field="BGM", rule="required")
     bgm_used = BGM_RES_USED
@@ -962,23 +957,57 @@ def map_cusres(msg: Message) -> dict[str, Any]:
     return rec
 
 
-def _error_text(
-    errors: list[dict[str, Any]],
-    pending: list[dict[str, Any]],
-    error_ref: str | None,
-    seg: Segment,
-    ctx: _Ctx,
-) -> Used:
-    """An FTX in an ERP group: the text of the last ERC (or an error of its own)."""
-    text = " ".join(p for p in components(seg, 4) if p) or None
-    target = pending[-1] if pending else None
-    if target is None:
-        target = {"code": None, "reference": error_ref, "text": None}
-        errors.append(target)
-        pending.append(target)
-    if text:
-        target["text"] = f"{target['text']} {text}" if target["text"] else text
-    return ERROR_FTX_USED
+class _ErrorGroup:
+    """One ERP group of a CUSRES: ERP (error point) - RFF (error reference) - ERC - FTX.
+
+    The reference of its errors is the RFF's, else the ERP's error point. The ERP is kept in
+    ``unknown_segments`` (where it stood) when no error took its text as reference.
+    """
+
+    def __init__(
+        self,
+        errors: list[dict[str, Any]],
+        erp: Segment | None = None,
+        raw: str = "",
+        slot: int = 0,
+    ) -> None:
+        self.errors = errors
+        self.point = _s(":".join(components(erp, 1))) if erp is not None else None
+        self.raw, self.slot = raw, slot
+        self.erp = erp
+        self.ref = self.point
+        self.pending: list[dict[str, Any]] = []
+
+    def rff(self, seg: Segment) -> Used:
+        self.ref = _s(component(seg, 1, 1)) or self.ref
+        for err in self.pending:
+            err["reference"] = err["reference"] or self.ref
+        return _used("1.1")
+
+    def erc(self, seg: Segment) -> Used:
+        err = {"code": _s(component(seg, 1, 0)), "reference": self.ref, "text": None}
+        self.errors.append(err)
+        self.pending.append(err)
+        return ERC_USED
+
+    def ftx(self, seg: Segment) -> Used:
+        """The text of the last ERC (or an error of its own)."""
+        text = " ".join(p for p in components(seg, 4) if p) or None
+        if not self.pending:
+            err = {"code": None, "reference": self.ref, "text": None}
+            self.errors.append(err)
+            self.pending.append(err)
+        target = self.pending[-1]
+        if text:
+            target["text"] = f"{target['text']} {text}" if target["text"] else text
+        return ERROR_FTX_USED
+
+    def close(self, ctx: _Ctx) -> None:
+        if self.erp is None:
+            return
+        used = self.point is not None and any(e["reference"] == self.point for e in self.pending)
+        if _leftover(self.erp, _consumed(self.erp, 1, 0, 9) if used else NOTHING):
+            ctx.unknown.insert(self.slot, self.raw)
 
 
 # --------------------------------------------------------------------------- CUSCAR

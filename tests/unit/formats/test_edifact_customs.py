@@ -410,6 +410,7 @@ def test_cusres_mapping() -> None:
     assert rec["unknown_segments"] == [
         "BGM+962+RES-77+9+RE",
         "GIS+RJ:109:5",
+        "ERP+1:15",  # the error point: the RFF gave the errors their reference
         "RFF+AFM:CST?+2",
         "ERC+E123:25:155",
         "FTX+AAO+++INVALID HS CODE:FOR ITEM 2",

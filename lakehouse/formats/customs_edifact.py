@@ -1000,7 +1000,8 @@ class _ErrorGroup:
         target = self.pending[-1]
         if text:
             target["text"] = f"{target['text']} {text}" if target["text"] else text
-        return ERROR_FTX_USED
+        # AAO (error description) says what the column says; another subject is kept.
+        return ERROR_FTX_USED | {(1, 0)} if component(seg, 1) == "AAO" else ERROR_FTX_USED
 
     def close(self, ctx: _Ctx) -> None:
         if self.erp is None:

@@ -406,14 +406,13 @@ def test_cusres_mapping() -> None:
     assert rec["taxes"][0]["amount"] == Decimal("1875.06")
     assert rec["parties"][0]["role"] == "DT"
     # Every segment with a value no column holds is kept whole (qualifiers, code lists, the
-    # BGM response type that the GIS status superseded, the error FTX subject).
+    # BGM response type that the GIS status superseded).
     assert rec["unknown_segments"] == [
         "BGM+962+RES-77+9+RE",
         "GIS+RJ:109:5",
         "ERP+1:15",  # the error point: the RFF gave the errors their reference
         "RFF+AFM:CST?+2",
         "ERC+E123:25:155",
-        "FTX+AAO+++INVALID HS CODE:FOR ITEM 2",
         "TAX+5+CUD",
         "CNT+5:2",
     ]

@@ -8,16 +8,28 @@ SG30, D13B and later SG32 after GIS->GEI, PAT->PYT and the new EFI groups). The 
 therefore reads D96B, D01B and D13B+ layouts, national variants included.
 
 Rules every mapper follows
-    * Record dicts carry exactly the fields of the target table in :mod:`lakehouse.tables`.
+    * Record dicts carry exactly the columns of the target table in :mod:`lakehouse.tables`,
+      the quality columns ``flags`` and ``source_literals`` included.
     * Raw codes are kept (document type 929, function 9, procedure 4000, tax type CUD...);
-      amounts are :class:`~decimal.Decimal`; timestamps are tz-aware UTC ``datetime``. EDIFACT
-      times without a zone (formats 102/203/204...) are taken as UTC; 303/304 zones are applied.
-    * Nothing is dropped silently: every segment the mapper did not store (or that repeats a
-      field already filled) goes, as its source text without terminator, to
-      ``unknown_segments``. A number that does not parse leaves the field ``None`` and keeps its
-      segment in ``unknown_segments``.
-    * A declaration without LRN (BGM document number) is rejected ``E_MAPPING``; message types
-      other than the three mapped ones are rejected ``E_UNSUPPORTED`` with the message as raw.
+      amounts are the exact :class:`~decimal.Decimal` the sender wrote (never rounded, never
+      dropped as too large: the bronze worker fits what a column cannot hold, and flags it);
+      timestamps are tz-aware UTC ``datetime``. EDIFACT times without a zone (formats
+      102/203/204...) are taken as UTC; 303/304 zones are applied.
+    * Every handler returns the (element, component) positions it stored in columns. A
+      segment holding any non-blank value at a position no column took is kept whole, as its
+      source text without terminator, in ``unknown_segments`` (so is a segment that repeats a
+      field already filled). A qualifier that only routes a value to its column (``MOA+40``,
+      ``LOC+27``, ``FTX+AAA``) counts as stored: the column name says it.
+    * Where the stored value differs from the text sent (decimal comma, a mass converted to
+      the item's unit, free-text components joined) the literal goes to ``source_literals``
+      under the field path (``items[0].net_mass``). What is merely unusual (not a number,
+      an unparseable date, a unit that cannot be converted) is flagged in ``flags`` as
+      ``"<rule> <path>: <detail>"`` and the record loads.
+    * Only a missing mandatory business key rejects (``E_MAPPING``, with ``field``, ``value``
+      and ``rule``): a declaration without LRN, a message without BGM. A message whose UNH
+      leaves the type empty gets it from BGM's document name code or from the segments that
+      only one type uses, with a flag; message types other than the three mapped ones, or
+      an empty type nothing allows to infer, are rejected ``E_UNSUPPORTED``.
 
 CUSDEC reading order: header until ``UNS+D``; in the detail section a goods item starts at each
 ``CST`` (a CST with an item number also starts an item when a sender omits ``UNS``); commercial

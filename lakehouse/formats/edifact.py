@@ -39,8 +39,16 @@ Syntax policies (the standard leaves these open or real files break it)
     * Character sets: the interchange is decoded after reading UNB S001 (see
       :data:`CHARSETS`). An interchange declared with a single-byte charset (UNOA..UNOK) whose
       bytes are valid UTF-8 containing non-ASCII is decoded as UTF-8 and a control issue says
-      so; bytes invalid for the declared charset reject the interchange (``E_ENCODING``). An
-      unknown charset, or no UNB at all, is decoded as UTF-8, else ISO 8859-1, with an issue.
+      so. When the interchange's bytes are invalid for the declared charset it is framed as
+      ISO 8859-1 (one byte, one character) and each message is decoded alone: only a message
+      holding a bad byte is rejected (``E_ENCODING``, raw = its bytes as ISO 8859-1, the reason
+      names the file offset and the charset); the UNZ count still counts it. An unknown
+      charset, or no UNB at all, is decoded as UTF-8, else ISO 8859-1, with an issue.
+    * A UNA that declares one character for two roles (ISO 9735: the service characters are
+      distinct; the decimal mark may not be a separator either), a letter or digit, or that is
+      cut short rejects its whole interchange as one ``E_SYNTAX`` piece (raw = the
+      interchange): nothing in it can be split reliably, and nothing of it is loaded with
+      other separators. The piece consumes one index per UNH in it.
     * Control counts/references (UNT, UNE, UNZ) that do not match are recorded on the message
       (``control_issues``) and are not fatal; with ``strict=True`` such messages are rejected
       (``E_CONTROL_COUNT``). A missing UNE/UNZ is recorded likewise (``E_ENVELOPE`` when
@@ -52,9 +60,10 @@ Syntax policies (the standard leaves these open or real files break it)
       is not a message (junk, a whole undecodable interchange) takes the next index; an
       undecodable interchange consumes as many indices as it has UNH segments (at least one),
       so later messages keep stable indices.
-    * ``raw`` of a message is re-serialised from its segments' source text, one segment per
-      line, each with its terminator; released characters are written back released, a release
-      before an ordinary character is not restored.
+    * ``raw`` of a message (and of any rejected piece) is the original text from its UNH to
+      its UNT terminator: the sender's separators, release characters and line breaks. The
+      fast path keeps no offsets; :class:`SourceText` computes them once per interchange when
+      a rejection asks for one (:func:`segment_spans` mirrors the tokenizer's rules).
 """
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ from lakehouse.formats.base import (
     ParsedRecord,
     Rejected,
 )
-from lakehouse.tables import bronze_table
+from lakehouse.tables import QUALITY_COLUMNS, bronze_table
 
 __all__ = [
     "JSON_PARSERS",
@@ -143,8 +143,10 @@ def _table_type(table: str) -> _Type:
 
 
 def bronze_columns(table: str) -> tuple[str, ...]:
-    """The top-level column names of a bronze table, in DDL order (without ``_ingest``)."""
-    return tuple(name for name, _ in _table_type(table)[1])
+    """The top-level column names of a bronze record, in order: the table's DDL, then the
+    quality columns (``flags``, ``source_literals``); without ``_ingest``."""
+    quality = tuple(part.split(None, 1)[0] for part in _split_top(QUALITY_COLUMNS))
+    return (*(name for name, _ in _table_type(table)[1]), *quality)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -607,24 +609,30 @@ def _fix(kind: _Type | None, value: Any) -> Any:
 def _triage(
     obj: Any, errors: list[ValidationError], schema: dict[str, Any], kind: _Type | None
 ) -> _Hard | _Notes:
-    """Fix ``obj`` in place where a broken rule is merely unusual; the rejection otherwise."""
+    """Fix ``obj`` in place where a broken rule is merely unusual; the rejection otherwise.
+
+    Errors are taken per value (a value may break a rule twice, e.g. in ``then``): a value is
+    mandatory when any of its errors comes from a schema that requires it.
+    """
     notes = _Notes([], {})
     hard: list[_Hard] = []
+    by_path: dict[tuple[Any, ...], list[ValidationError]] = {}
     for error in errors:
-        path = list(error.absolute_path)
+        path = tuple(error.absolute_path)
         if error.validator in _HARD_RULES or not path:
             missing = (
                 [n for n in error.validator_value if n not in error.instance]
-                if (error.validator == "required")
+                if error.validator == "required"
                 else []
             )
             hard.append(_Hard(error, _field_path([*path, *missing[:1]]), None))
-            continue
-        value = error.instance
+        else:
+            by_path.setdefault(path, []).append(error)
+    for path, found in by_path.items():
+        error, value, field = found[0], found[0].instance, _field_path(path)
         fixed = _fix(_kind_at(kind, path), value)
-        field = _field_path(path)
         if fixed is None or fixed is _BLANK:
-            if _mandatory(schema, error):
+            if any(_mandatory(schema, e) for e in found):
                 hard.append(_Hard(error, field, _as_sent(value)))
                 continue
             if fixed is None:
@@ -635,7 +643,7 @@ def _triage(
             notes.flags.append(f"{error.validator} {field}: {_message(error)}")
             if _as_sent(fixed) != _as_sent(value):
                 notes.literals[field] = _as_sent(value)
-        _set(obj, path, fixed)
+        _set(obj, list(path), fixed)
     if hard:
         chosen = best_match(h.error for h in hard)
         return next(h for h in hard if h.error is chosen)
@@ -648,8 +656,12 @@ def _set(obj: Any, path: list[Any], value: Any) -> None:
     obj[path[-1]] = value
 
 
+_DECIMAL_REPR_RE = re.compile(r"Decimal\('([^']*)'\)")
+
+
 def _message(error: ValidationError) -> str:
-    message = error.message
+    # jsonschema writes repr(): an exact JSON number reads as the sender wrote it, not Decimal().
+    message = _DECIMAL_REPR_RE.sub(r"\1", error.message)
     if error.cause is not None:
         message = f"{message} ({error.cause})"
     return message if len(message) <= _MAX_REASON else message[: _MAX_REASON - 3] + "..."
@@ -935,13 +947,6 @@ def _hr_kind(obj: Any) -> _Type | None:
 
 def _build_hr_record(obj: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     kind = obj["record_type"]
-    if kind not in _HR_TABLES:
-        raise _MappingError(
-            f"$.record_type: {kind!r} is not one of {sorted(_HR_TABLES)}: no table to load it into",
-            "record_type",
-            kind,
-            "enum",
-        )
     record = _hr_converters()[kind](obj)
     if kind == "posting" and record["end_date"] and record["end_date"] < record["start_date"]:
         raise _MappingError(

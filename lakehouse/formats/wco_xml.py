@@ -738,8 +738,11 @@ def _procedure(reader: _Reader, item: Any, references: list[dict[str, str | None
         previous = reader.text(node, "PreviousCode")
         if index == 0:
             procedure_code = f"{current or ''}{previous or ''}" or None
-        elif current:
+            continue
+        if current:
             references.append({"qualifier": "AdditionalProcedure", "value": current})
+        if previous:
+            references.append({"qualifier": "AdditionalProcedure/PreviousCode", "value": previous})
     return procedure_code
 
 
@@ -753,6 +756,8 @@ def _origin(reader: _Reader, item: Any, references: list[dict[str, str | None]])
         country = reader.text(node, "CountryCode")
         if node is not origin and country:
             references.append({"qualifier": f"Origin/{kind or ''}".rstrip("/"), "value": country})
+        elif node is origin and kind:
+            references.append({"qualifier": "Origin/TypeCode", "value": kind})
     return reader.text(origin, "CountryCode")
 
 
@@ -772,6 +777,10 @@ def _map_item(reader: _Reader, item: Any, i: int) -> dict[str, Any]:
         for node in reader.children(item, "Packaging")
     ]
     counted = [count for count in package_counts if count is not None]
+    if len(counted) > 1:  # the column holds the sum: keep each count sent
+        references.extend(
+            {"qualifier": "Packaging/QuantityQuantity", "value": str(c)} for c in counted
+        )
     taxes = reader.children(commodity, "DutyTaxFee")
     return {
         "item_no": reader.integer(reader.child(item, "SequenceNumeric"), f"{at}.item_no"),
@@ -800,9 +809,10 @@ def _map_tax(reader: _Reader, fee: Any, at: str) -> dict[str, Any]:
     payment = reader.child(fee, "Payment")
     assessed = reader.child(payment, "TaxAssessedAmount")
     ad_valorem_base = reader.child(fee, "AdValoremTaxBaseAmount")
-    specific_base = reader.child(fee, "SpecificTaxBaseQuantity")
     has_ad_valorem = ad_valorem_base is not None and (ad_valorem_base.text or "").strip()
-    base = ad_valorem_base if has_ad_valorem else specific_base
+    # The specific base is read only when it is the base; beside an ad valorem one it stays
+    # unread, so it lands in unknown_segments instead of vanishing.
+    base = ad_valorem_base if has_ad_valorem else reader.child(fee, "SpecificTaxBaseQuantity")
     rate = reader.child(fee, "RateNumeric")
     if rate is None:
         rate = reader.child(fee, "TaxRateNumeric")  # the name DMS responses use

@@ -119,7 +119,7 @@ EXPECTED_ITEM = {
             "currency": "KES",
         },
     ],
-    "references": [],
+    "references": [{"qualifier": "Origin/TypeCode", "value": "1"}],
 }
 
 ITEM = "Declaration/GoodsShipment/GovernmentAgencyGoodsItem"
@@ -349,6 +349,9 @@ def test_several_items_extra_classifications_and_procedures() -> None:
         {"qualifier": "Classification/TRC", "value": "12"},
         {"qualifier": "AdditionalProcedure", "value": "1AB"},
         {"qualifier": "Origin/2", "value": "VN"},
+        {"qualifier": "Origin/TypeCode", "value": "1"},
+        {"qualifier": "Packaging/QuantityQuantity", "value": "2"},
+        {"qualifier": "Packaging/QuantityQuantity", "value": "5"},
     ]
     assert record["procedure_code"] is None  # items disagree
     assert elements_only(record["unknown_segments"]) == []

@@ -507,18 +507,14 @@ class _Reader:
             return None, entry
 
     def unread(self) -> list[str]:
+        """``unknown_segments``: unread attributes of every element, then unread leaves."""
         out: list[str] = []
         for node in self.message.iter():
             if not isinstance(node.tag, str):
                 continue
-            if node in self.used:
-                out.extend(_unread_attributes(node, self.used_attributes, self.message))
-                continue
-            if any(isinstance(c.tag, str) for c in node):
-                out.extend(_unread_attributes(node, self.used_attributes, self.message))
-                continue  # its leaves are reported
             out.extend(_unread_attributes(node, self.used_attributes, self.message))
-            out.append(_leaf(node, self.message))
+            if node not in self.used and not any(isinstance(c.tag, str) for c in node):
+                out.append(_leaf(node, self.message))
         return out
 
 

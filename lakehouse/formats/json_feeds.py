@@ -6,22 +6,30 @@ Why it looks the way it does:
 * **One line, one outcome.** Each non-blank line is one message; ``message_index`` counts
   non-blank lines from 0 (blank lines are not messages, so adding one does not shift the
   idempotency keys of the others). A bad line is quarantined and its neighbours still load.
-* **The JSON Schema is the contract.** Every line is checked against a draft 2020-12 schema in
-  ``schemas/`` before it is touched. The schemas are loaded through ``importlib.resources`` and
-  compiled once per process, because these feeds run to 100k+ lines per file. A failure is
-  reported as ``<JSON path>: <failed rule>`` so a producer can fix it without our code.
+  A file that is ONE pretty-printed JSON value (an object, or an array of objects) is read as
+  a document: one message per element, each flagged ``pretty-printed-json``; a broken one is
+  quarantined once, not once per line (:func:`json_document`).
+* **The JSON Schema is the contract, triaged per value.** Every line is checked against a draft
+  2020-12 schema in ``schemas/`` (loaded once per process: these feeds run to 100k+ lines per
+  file). Only a missing mandatory key (``required``), an unreadable mandatory value or a broken
+  structure rejects, reported as ``<JSON path>: <failed rule>`` with ``field``/``value``/
+  ``rule``. Anything else (an unknown code, an odd range, a decimal comma, a bad optional date)
+  is merely unusual: the record loads with the value read where it can be (else null), a flag
+  in ``flags`` and the literal in ``source_literals`` (see :func:`_triage`).
 * **tables.py drives the record shape.** Records are built by walking the bronze table's DDL,
   so every column (and every field of nested structs) is present even when the producer left
   it out, and a column added to tables.py cannot be forgotten here. An absent or null scalar
   becomes ``None``; an absent or null array becomes ``[]``.
-* **Money is decimal.** Amounts arrive as decimal strings and become ``Decimal`` without ever
-  being a float; where the feed contract says "string" (ERP ``amount``, CMS ``invoice_amount``
-  and ``customs_value``) a JSON number is rejected. Other decimals accept either form.
+* **Money is exact.** Decimal strings of any length become ``Decimal`` without ever being a
+  float, and feeds with decimal columns decode JSON numbers as ``Decimal`` too (the digits the
+  sender wrote). Where the contract says "string", a JSON number still loads, flagged.
 * **Time is UTC.** ECTS timestamps must carry a zone (devices roam across zones); for the other
   feeds a timestamp without a zone is read as UTC, as in the XML parser. ``NaN``/``Infinity``
   are not JSON and are rejected as syntax errors.
 * **Unknown keys are tolerated** (producers add fields before we do) and dropped, except for
   CMS declarations, whose JSON paths are kept in ``unknown_segments``.
+
+Mapping and bad-input rules in full: ``docs/xml_json_formats.md``.
 """
 
 from __future__ import annotations

@@ -891,7 +891,7 @@ def _map_error(reader: _Reader, error: Any) -> dict[str, str | None]:
     return {
         "code": reader.text(error, "ValidationCode"),
         "reference": " > ".join(p for p in pointers if p) or None,
-        "text": reader.text(error, "DescriptionText"),
+        "text": reader.text(error, "DescriptionText") or reader.text(error, "Description"),
     }
 
 
@@ -908,11 +908,11 @@ def _additional_information(reader: _Reader, response: Any) -> list[dict[str, st
 
 
 def _response_taxes(reader: _Reader, response: Any) -> list[dict[str, Any]]:
-    """Duty/tax lines at the response level and per goods item (tax assessments)."""
-    fees = reader.children(response, "DutyTaxFee")
-    shipment = reader.child(response, "GoodsShipment")
-    for item in reader.children(shipment, "GovernmentAgencyGoodsItem"):
-        commodity = reader.child(item, "Commodity")
-        fees.extend(reader.children(item, "DutyTaxFee"))
-        fees.extend(reader.children(commodity, "DutyTaxFee"))
+    """Every duty/tax line of a tax assessment, wherever the sender put it: on the response,
+    under its ``Declaration``, or per goods item (``GoodsShipment/.../Commodity``)."""
+    fees = [node for node in response.iter() if _local(node.tag) == "DutyTaxFee"]
+    fees = [
+        fee for fee in fees if not any(_local(a.tag) == "DutyTaxFee" for a in fee.iterancestors())
+    ]
+    reader.used.update(fees)
     return [_map_tax(reader, fee, f"taxes[{j}]") for j, fee in enumerate(fees)]

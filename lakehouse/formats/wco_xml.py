@@ -601,6 +601,9 @@ def _party(reader: _Reader, node: Any, role: str) -> dict[str, Any]:
         "id_scheme": reader.attr(id_node, "schemeID"),
         "name": reader.text(node, "Name"),
         "country": reader.text(node, "Address", "CountryCode"),
+        "street": reader.text(node, "Address", "Line"),
+        "city": reader.text(node, "Address", "CityName"),
+        "postcode": reader.text(node, "Address", "PostcodeID"),
     }
 
 

@@ -41,8 +41,11 @@ rows = (
     spark.read.format("delta").load(settings.table_uri("bronze", "cms_declarations"))
     .where({where!r}).limit({limit}).collect()
 )
-bean = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getOperatingSystemMXBean()
-print(bean.getProcessCpuTime() / 1e9)  # the JVM is not reaped by this process: count it here
+import os
+pid = spark.sparkContext._gateway.proc.pid  # the JVM is not reaped by this process: count it here
+with open(f"/proc/{{pid}}/stat") as fh:
+    fields = fh.read().rsplit(")", 1)[1].split()
+print((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
 print(len(rows))
 """
 

@@ -584,11 +584,11 @@ def deploy(
         raise DeployError(
             f"unknown environment {environment!r}: use one of {known} (files in {parameters_dir})"
         )
-    problems = validate_all(flows_dir, parameters_dir)
+    problems = validate_all(flows_dir, parameters_dir, environment)
     if problems:
         raise DeployError(
-            f"{len(problems)} validation problem(s); fix them first (lakehouse flows validate):\n  "
-            + "\n  ".join(problems)
+            f"nothing deployed: {len(problems)} validation problem(s), see lakehouse flows "
+            f"validate --env {environment}; the first: {problems[0]}"
         )
     environment_params = load_environment(env_file)
     paths = flow_paths(flows, flows_dir)
@@ -605,7 +605,7 @@ def deploy(
         descriptions = {str(p["name"]): str(p.get("description") or "") for p in declared}
         plans.append((path, context, plain, secret, descriptions))
     if missing:
-        raise DeployError("nothing deployed; missing inputs:\n  " + "\n  ".join(missing))
+        raise DeployError("nothing deployed; missing inputs: " + " | ".join(missing))
 
     connect(target)
     results = []

@@ -8,7 +8,7 @@ import pytest
 
 from lakehouse.errors import SettingsError, SetupError
 from lakehouse.settings import get_settings, load_settings, normalize_lake_root, override_settings
-from lakehouse.spark import s3a_conf, session_conf
+from lakehouse.spark import s3a_conf, s3a_secrets, session_conf
 
 pytestmark = pytest.mark.unit
 
@@ -42,7 +42,11 @@ def test_s3_settings_come_from_the_environment_and_secrets_are_not_printed() -> 
     assert conf["spark.hadoop.fs.s3a.endpoint"] == "http://127.0.0.1:9000"
     assert conf["spark.hadoop.fs.s3a.path.style.access"] == "true"
     assert conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] == "false"
-    assert conf["spark.hadoop.fs.s3a.secret.key"] == "very-secret"
+    assert "spark.hadoop.fs.s3a.secret.key" not in conf
+    assert s3a_secrets(settings) == {
+        "fs.s3a.access.key": "AKIAEXAMPLE",
+        "fs.s3a.secret.key": "very-secret",
+    }
 
 
 @pytest.mark.parametrize(

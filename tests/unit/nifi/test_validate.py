@@ -149,6 +149,8 @@ def test_cli_validate_exit_codes(monkeypatch: pytest.MonkeyPatch, capsys) -> Non
     flows.register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["flows", "validate"])
     assert args.handler(args) == 0
-    monkeypatch.setattr(v, "validate_all", lambda: ["x.json: something is wrong: fix it"])
+    monkeypatch.setattr(
+        v, "validate_all", lambda environment=None: ["x.json: something is wrong: fix it"]
+    )
     assert args.handler(args) == 1
     assert "something is wrong" in capsys.readouterr().err

@@ -22,12 +22,12 @@ from urllib.parse import parse_qs, urlsplit
 
 __all__ = [
     "FLOWS_DIR",
+    "LISTENERS",
     "NIFI_VERSION",
     "PARAMETERS_DIR",
+    "TLS_SSLMODES",
     "EnvironmentParameters",
     "FlowValidationError",
-    "LISTENERS",
-    "TLS_SSLMODES",
     "ListenerTLS",
     "check_flow",
     "jdbc_tls_problem",
@@ -100,6 +100,7 @@ SERVICE_PROPERTIES = frozenset(
     }
 )
 _SCHEDULING = frozenset({"TIMER_DRIVEN", "CRON_DRIVEN"})
+
 
 # Listeners that accept connections from other systems: (SSL context property, client
 # authentication property, the value that makes a client certificate mandatory). A listener
@@ -459,9 +460,7 @@ def jdbc_tls_problem(url: str) -> str | None:
     )
 
 
-def validate_tls(
-    flow: Mapping[str, Any], *, name: str, env: EnvironmentParameters
-) -> list[str]:
+def validate_tls(flow: Mapping[str, Any], *, name: str, env: EnvironmentParameters) -> list[str]:
     """Problems of a flow in an environment that requires TLS (``"require_tls": true``).
 
     Every listener must use an SSL context with a keystore and a truststore and require a

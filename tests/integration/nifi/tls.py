@@ -20,7 +20,7 @@ _VALIDITY_DAYS = "2"
 
 
 @dataclass(frozen=True)
-class TestPKI:
+class PkiFiles:
     """Where the files are; every store shares one random password."""
 
     directory: Path
@@ -49,7 +49,7 @@ def tools_missing() -> str | None:
     return f"{', '.join(missing)} not installed (JDK / openssl package)" if missing else None
 
 
-def make_pki(directory: Path, clients: dict[str, str]) -> TestPKI:
+def make_pki(directory: Path, clients: dict[str, str]) -> PkiFiles:
     """A CA, a server certificate for 127.0.0.1/localhost, and one certificate per client.
 
     ``clients`` maps a file name to the certificate's subject (openssl ``/O=.../CN=...``).
@@ -57,7 +57,7 @@ def make_pki(directory: Path, clients: dict[str, str]) -> TestPKI:
     a busy machine); keytool only writes the truststore.
     """
     directory.mkdir(parents=True, exist_ok=True)
-    pki = TestPKI(directory, secrets.token_urlsafe(18))
+    pki = PkiFiles(directory, secrets.token_urlsafe(18))
     env = {**os.environ, _PW_VAR: pki.password}
     ca_key = directory / "ca.key"
     _openssl(env, "req", "-x509", *_EC_KEY, "-keyout", str(ca_key), "-out", str(pki.ca_pem),
@@ -85,7 +85,7 @@ _EC_KEY = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes")
 
 
 def _issue(
-    pki: TestPKI, ca_key: Path, name: str, subject: str, env: dict[str, str], extensions: str
+    pki: PkiFiles, ca_key: Path, name: str, subject: str, env: dict[str, str], extensions: str
 ) -> tuple[Path, Path]:
     """(key, certificate) of ``name``, signed by the CA with the given extensions."""
     key, csr, crt = (pki.directory / f"{name}.{ext}" for ext in ("key", "csr", "crt"))

@@ -21,7 +21,12 @@ Environment variables (all optional; ``LAKEHOUSE_ENV`` picks the defaults):
                                     wrong instead of flagging them (default false).
 ``LAKEHOUSE_XSD_PATH``              XSD to validate WCO XML declarations against (default none).
 ``LAKEHOUSE_PG_DSN``                PostgreSQL DSN of the CMS score table (secret: env only).
+                                    In prod it must set ``sslmode`` to ``require``,
+                                    ``verify-ca`` or ``verify-full`` (TLS to the database).
 ==================================  ==========================================================
+
+Secrets (the S3 keys, the DSN) are never passed on to a command line: ``lakehouse/spark.py``
+sets the S3 keys in the running JVM (docs/security.md).
 
 Nothing reads the environment at import time: :func:`get_settings` builds the object on first
 use, and tests swap it with :func:`override_settings`.
@@ -160,8 +165,36 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         strict_control_counts=_bool(env, "LAKEHOUSE_STRICT_CONTROL_COUNTS", False),
         xsd_path=env.get("LAKEHOUSE_XSD_PATH") or None,
-        pg_dsn=env.get("LAKEHOUSE_PG_DSN") or None,
+        pg_dsn=_pg_dsn(env, name),
     )
+
+
+PG_TLS_SSLMODES = frozenset({"require", "verify-ca", "verify-full"})
+
+
+def _pg_dsn(env: Mapping[str, str], name: str) -> str | None:
+    """The CMS database DSN; in prod only with an sslmode that encrypts.
+
+    Messages never echo the DSN: it usually carries the password.
+    """
+    dsn = env.get("LAKEHOUSE_PG_DSN") or None
+    if dsn is None or name != "prod":
+        return dsn
+    from psycopg import ProgrammingError
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        sslmode = str(conninfo_to_dict(dsn).get("sslmode") or "")
+    except ProgrammingError as exc:  # its text may quote the DSN: not repeated here
+        raise SettingsError(
+            "LAKEHOUSE_PG_DSN is not a valid PostgreSQL DSN (URI or key=value form)"
+        ) from exc
+    if sslmode.lower() not in PG_TLS_SSLMODES:
+        raise SettingsError(
+            f"LAKEHOUSE_PG_DSN has sslmode={sslmode or '(unset)'}: prod needs TLS to the "
+            "database; add sslmode=verify-full and sslrootcert=<CA file of the server>"
+        )
+    return dsn
 
 
 _current: Settings | None = None

@@ -5,6 +5,12 @@ Why one factory: Spark reads jars, extensions and catalog settings only when the
 entry point must build its session here, first. The jars come from the local cache filled by
 ``scripts/bootstrap.sh`` and are passed as ``spark.jars`` so nothing is resolved over the
 network at run time.
+
+Why secrets never go through the builder: PySpark starts the JVM with ``spark-submit --conf
+key=value`` for every builder option, so any value set there is readable by every local user in
+``/proc/<pid>/cmdline``. The S3 keys are therefore written into the running JVM's Hadoop
+configuration over the (authenticated, loopback) Py4J gateway right after the session starts,
+before anything opens an ``s3a://`` path (docs/security.md).
 """
 
 from __future__ import annotations
@@ -68,18 +74,47 @@ def s3a_conf(settings: Settings) -> dict[str, str]:
     if s3.endpoint:
         conf["spark.hadoop.fs.s3a.endpoint"] = s3.endpoint
     if s3.access_key and s3.secret_key:
+        # Only the provider class goes on the command line; the keys follow at run time.
         conf["spark.hadoop.fs.s3a.aws.credentials.provider"] = (
             "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
         )
-        conf["spark.hadoop.fs.s3a.access.key"] = s3.access_key
-        conf["spark.hadoop.fs.s3a.secret.key"] = s3.secret_key
     return conf
+
+
+def s3a_secrets(settings: Settings) -> dict[str, str]:
+    """The Hadoop options that carry S3 credentials; empty means the default AWS chain.
+
+    Kept apart from :func:`s3a_conf` so they can never end up in ``spark-submit --conf``.
+    """
+    s3 = settings.s3
+    if not (s3.access_key and s3.secret_key):
+        return {}
+    return {"fs.s3a.access.key": s3.access_key, "fs.s3a.secret.key": s3.secret_key}
+
+
+def apply_secrets(spark: SparkSession, settings: Settings) -> None:
+    """Write the S3 credentials into the running JVM's Hadoop configuration.
+
+    Must run before the first ``s3a://`` access: Hadoop caches one S3AFileSystem per bucket
+    and user, and an instance created earlier would keep the default credential chain. Spark
+    copies this configuration into every job's Hadoop conf (Delta's log store included), so
+    executors and Delta see the keys without them ever being a Spark option.
+    """
+    secrets = s3a_secrets(settings)
+    if not secrets:
+        return
+    hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[union-attr]
+    for key, value in secrets.items():
+        hadoop_conf.set(key, value)
 
 
 def session_conf(
     settings: Settings, *, app_name: str, warehouse_dir: str | None = None
 ) -> dict[str, str]:
-    """Every Spark option the lakehouse sets, as a plain dict (testable without a JVM)."""
+    """Every Spark option the lakehouse sets, as a plain dict (testable without a JVM).
+
+    It holds no secret: these values end up on the JVM's command line (see the module doc).
+    """
     jars = ",".join(str(j) for j in spark_jars(settings))
     conf = {
         "spark.app.name": app_name,
@@ -123,6 +158,7 @@ def get_spark(
     settings = settings or get_settings()
     active = SparkSession.getActiveSession()
     if active is not None:
+        apply_secrets(active, settings)
         return active
     os.environ.setdefault("PYSPARK_PYTHON", _python())
     if settings.spark_master.startswith("local"):
@@ -136,6 +172,7 @@ def get_spark(
         builder = builder.config(key, value)
     with _jvm_output_to(None if _engine_logs_on_console else log_file(settings)):
         spark = builder.getOrCreate()
+    apply_secrets(spark, settings)
     spark.sparkContext.setLogLevel("WARN")
     return spark
 

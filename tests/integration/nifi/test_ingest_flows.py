@@ -61,6 +61,8 @@ INSERT = (
 def _directory_variant(stem: str, tmp: Path, mutate: Any = None) -> Path:
     flow = prune_bundles(json.loads((FLOWS / f"{stem}.json").read_text()), ["nifi-aws-nar"])
     if mutate:
+        # The CMS listener's TLS context goes with the listener the mutation swaps out.
+        flow = prune_bundles(flow, ["nifi-ssl-context-service-nar"])
         mutate(flow)
     out = tmp / f"{stem}.stateless.json"
     out.write_text(json.dumps(flow))

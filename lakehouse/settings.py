@@ -21,6 +21,8 @@ Environment variables (all optional; ``LAKEHOUSE_ENV`` picks the defaults):
                                     wrong instead of flagging them (default false).
 ``LAKEHOUSE_XSD_PATH``              XSD to validate WCO XML declarations against (default none).
 ``LAKEHOUSE_PG_DSN``                PostgreSQL DSN of the CMS score table (secret: env only).
+``LAKEHOUSE_LANDING_SETTLE_SECONDS`` A landed file younger than this (by mtime) is left for the
+                                    next run: it may still be written (default 30; test 0).
 ==================================  ==========================================================
 
 Nothing reads the environment at import time: :func:`get_settings` builds the object on first
@@ -69,6 +71,7 @@ class Settings:
     strict_control_counts: bool = False
     xsd_path: str | None = None
     pg_dsn: str | None = field(default=None, repr=False)
+    landing_settle_seconds: float = 30.0
 
     @property
     def spark_jars_dir(self) -> Path:
@@ -143,6 +146,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             f"LAKEHOUSE_SHUFFLE_PARTITIONS={env['LAKEHOUSE_SHUFFLE_PARTITIONS']!r} is no integer"
         ) from exc
     cache = env.get("LAKEHOUSE_CACHE_DIR")
+    settle = _seconds(env, "LAKEHOUSE_LANDING_SETTLE_SECONDS", 0.0 if name == "test" else 30.0)
     return Settings(
         env=name,
         lake_root=_lake_root(env, name),
@@ -161,7 +165,21 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         strict_control_counts=_bool(env, "LAKEHOUSE_STRICT_CONTROL_COUNTS", False),
         xsd_path=env.get("LAKEHOUSE_XSD_PATH") or None,
         pg_dsn=env.get("LAKEHOUSE_PG_DSN") or None,
+        landing_settle_seconds=settle,
     )
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise SettingsError(f"{name}={raw!r} is not a number of seconds >= 0")
+    return value
 
 
 _current: Settings | None = None

@@ -21,3 +21,7 @@ class IngestError(LakehouseError, RuntimeError):
 
 class ExportError(LakehouseError, RuntimeError):
     """The CMS score export could not be produced or delivered."""
+
+
+class LakeNotFoundError(LakehouseError, FileNotFoundError):
+    """The lake root holds no lake (no tables): the message names the path and the init command."""

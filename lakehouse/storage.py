@@ -108,11 +108,25 @@ class LakeFiles:
         return self._client
 
     def read(self, path: str) -> bytes:
-        """The file's bytes; raises ``FileNotFoundError`` (local) or botocore's error (S3)."""
+        """The file's bytes; ``FileNotFoundError`` when it is gone (local or S3)."""
         if _is_s3(path):
             bucket, key = _bucket_key(path)
-            return self._s3().get_object(Bucket=bucket, Key=key)["Body"].read()
+            try:
+                return self._s3().get_object(Bucket=bucket, Key=key)["Body"].read()
+            except Exception as exc:
+                status = getattr(exc, "response", {}).get("ResponseMetadata", {})
+                if status.get("HTTPStatusCode") == 404:
+                    raise FileNotFoundError(path) from exc
+                raise
         return Path(local_path(path)).read_bytes()
+
+    def exists(self, path: str) -> bool:
+        """True when ``path`` is a file or a non-empty folder (a key prefix on S3)."""
+        if _is_s3(path):
+            bucket, key = _bucket_key(path)
+            reply = self._s3().list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
+            return bool(reply.get("KeyCount", 0))
+        return os.path.exists(local_path(path))
 
     def write(self, path: str, data: bytes) -> None:
         """Write the whole file; it appears complete or not at all.

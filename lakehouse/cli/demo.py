@@ -7,6 +7,7 @@ nothing), and summarise what landed where, quarantine included.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from datetime import date
 
@@ -31,12 +32,13 @@ def run(args: argparse.Namespace) -> int:
     """Simulate, ingest, re-ingest, summarise; exit non-zero if the re-run was not a no-op."""
     from pyspark.sql import functions as F
 
-    from lakehouse.ingest.bronze import ingest_landing
+    from lakehouse.ingest.bronze import ingest_landing, init_lake
     from lakehouse.simulator import generate
     from lakehouse.spark import get_spark
     from lakehouse.tables import BRONZE, QUARANTINE
 
-    settings = settings_from(args)
+    # The simulator lands each file whole (write, then rename): no settle time needed.
+    settings = dataclasses.replace(settings_from(args), landing_settle_seconds=0.0)
     say = progress("demo")
     say(f"lake root {settings.lake_root}")
     from lakehouse.storage import writer_for
@@ -50,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     )
     say(f"simulated {args.declarations:,} declarations into the landing zone")
     spark = get_spark(settings, app_name="lakehouse-demo")
+    init_lake(spark, settings)
     first = ingest_landing(spark, settings, progress=progress("ingest"))
     again = ingest_landing(spark, settings, progress=progress("ingest"))
     if again.total_records or again.rejected:

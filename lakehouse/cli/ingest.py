@@ -26,6 +26,6 @@ def run(args: argparse.Namespace) -> int:
     """Ingest and print the report."""
     from spark_jobs.ingest import bronze_job
 
-    report = bronze_job.run(settings_from(args), args.max_files)
+    report = bronze_job.run(settings_from(args), args.max_files, args.wait)
     print(bronze_job.format_report(report))
     return 0

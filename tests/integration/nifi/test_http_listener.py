@@ -51,7 +51,7 @@ def _post(url: str, body: bytes, content_type: str) -> int:
 def test_posted_declarations_land_and_load_into_bronze(
     install: StatelessInstall, spark, tmp_path: Path
 ) -> None:
-    from lakehouse.ingest.bronze import ingest_landing
+    from lakehouse.ingest.bronze import ingest_landing, init_lake
     from lakehouse.simulator.engine import generate
 
     sample = tmp_path / "sample"
@@ -101,6 +101,7 @@ def test_posted_declarations_land_and_load_into_bronze(
     assert sorted(p.read_bytes() for p in landed) == sorted([xml, ndjson])
 
     with override_settings(lake_root=lake.resolve().as_uri()) as settings:
+        init_lake(spark, settings)
         report = ingest_landing(spark, settings)
         assert report.rejected == 0
         declarations = spark.read.format("delta").load(

@@ -27,14 +27,13 @@ def _day(text: str) -> date:
 
 
 def _rate(text: str) -> float:
+    """A share in [0, 1] (argparse names the option in its own error line)."""
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--malformed-rate must be a number, got {text!r}"
-        ) from None
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
     if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"--malformed-rate must be in [0, 1], got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {text!r}")
     return value
 
 
@@ -60,6 +59,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_rate,
         default=0.01,
         help="share of malformed messages/records (default: 0.01)",
+    )
+    parser.add_argument(
+        "--quirk-rate",
+        type=_rate,
+        default=0.0,
+        help="share of messages with a real senders' quirk that bronze must still load: long "
+        "decimals, an empty UNH message type, wrapped XML, XML notifications (default: 0)",
     )
     parser.epilog = (
         "example: lakehouse simulate --lake-root /tmp/lake --declarations 100000 --seed 7"
@@ -93,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             day=args.day,
             malformed_rate=args.malformed_rate,
+            quirk_rate=args.quirk_rate,
             progress=progress,
         )
     except (ValueError, OSError) as exc:

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lakehouse.landing import FEEDS, landed_name, landed_path
-from lakehouse.simulator import edifact, ndjson
+from lakehouse.simulator import edifact, ndjson, quirks
 from lakehouse.simulator.ects import trip_events
 from lakehouse.simulator.model import DAY_SECONDS, Clock, Declaration, DeclarationFactory
 from lakehouse.simulator.reference import Picker, ReferenceData, build_reference
@@ -95,6 +95,8 @@ class SimulationSummary:
     is what a lenient parser should quarantine per feed (wrong UNT counts are loaded and
     flagged instead, see ``expected_control_issues``); ``expected_quarantine_strict`` adds them.
     Values in ``records`` are per feed and per message/record kind, malformed ones included.
+    ``quirks[feed][kind]`` counts the real senders' quirks planted (valid input that bronze
+    must load, see ``quirks.py``).
     """
 
     lake_root: str
@@ -108,6 +110,7 @@ class SimulationSummary:
     expected_quarantine: dict[str, int] = field(default_factory=dict)
     expected_quarantine_strict: dict[str, int] = field(default_factory=dict)
     expected_control_issues: dict[str, int] = field(default_factory=dict)
+    quirks: dict[str, dict[str, int]] = field(default_factory=dict)
     formats: dict[str, int] = field(default_factory=dict)
     fraud: dict[str, int] = field(default_factory=dict)
     amendments: int = 0
@@ -160,6 +163,7 @@ class _Run:
         malformed_rate: float,
         messages_per_interchange: int,
         progress: Callable[[int], None] | None,
+        quirk_rate: float = 0.0,
     ) -> None:
         self.writer = writer
         self.n = declarations
@@ -175,6 +179,8 @@ class _Run:
         self.rnd_files = random.Random(f"{seed}/files")
         self.rnd_ects = random.Random(f"{seed}/ects")
         self.rnd_erp = random.Random(f"{seed}/erp")
+        self.quirk_rate = quirk_rate
+        self.rnd_quirk = random.Random(f"{seed}/quirks")  # its own stream: rate 0 changes nothing
         self.factory = DeclarationFactory(
             self.ref, self.rnd_model, day, max(1, declarations), malformed_rate
         )
@@ -227,6 +233,14 @@ class _Run:
         s.files[feed_key] = s.files.get(feed_key, 0) + 1
         s.bytes_written += len(data)
 
+    def _quirk(self, feed_key: str, kinds: tuple[str, ...]) -> str | None:
+        """Maybe pick a real senders' quirk to plant in the next message of ``feed_key``."""
+        if self.quirk_rate <= 0 or self.rnd_quirk.random() >= self.quirk_rate:
+            return None
+        kind = kinds[self.rnd_quirk.randrange(len(kinds))]
+        _count(self.summary.quirks, feed_key, kind)
+        return kind
+
     def _received(self, batch: _Batch) -> int:
         return max(batch.t_max, batch.after) + self.rnd_files.randrange(5, 180)
 
@@ -262,6 +276,13 @@ class _Run:
             d.malformed = kind
             _count(self.summary.malformed, "cms/edifact", kind)
         msg = edifact.cusdec(d, self.clock, str(len(batch.parts) + 1), "9", kind, self.rnd_render)
+        # A resent duplicate repeats its message as is, so quirks go to unique messages only.
+        if (
+            kind is None
+            and not d.duplicate
+            and self._quirk("cms/edifact", quirks.EDIFACT_DECLARATION_QUIRKS)
+        ):
+            msg = quirks.edifact_long_decimals(str(msg))
         batch.add(msg, d.t)
         if d.amend_function:
             batch.deferred.append(("amend", d, None))
@@ -307,6 +328,13 @@ class _Run:
             d.malformed = kind
             _count(self.summary.malformed, "cms/xml", kind)
         data = declaration_xml(d, self.clock, "9", kind, self.rnd_render)
+        quirk = None
+        if kind is None and not d.duplicate:
+            quirk = self._quirk("cms/xml", quirks.XML_DECLARATION_QUIRKS)
+        if quirk == "long_decimals":
+            data = quirks.xml_long_decimals(data)
+        elif quirk == "wrapped":
+            data = quirks.xml_wrapped(data)
         received = d.t + self.rnd_files.randrange(5, 180)
         self.land("cms/xml", data, received)
         if d.amend_function:
@@ -328,6 +356,8 @@ class _Run:
             _count(self.summary.malformed, "cms/json", kind)
             line = ndjson.broken_line(record, kind, "lrn", "invoice_amount", self.rnd_render)
         else:
+            if not d.duplicate and self._quirk("cms/json", quirks.JSON_DECLARATION_QUIRKS):
+                record = quirks.json_long_decimals(record)
             line = ndjson.dumps(record)
         batch.add(line, d.t)
         if d.amend_function:
@@ -382,6 +412,11 @@ class _Run:
                 )
             )
         for t, status, duty, vat, error in responses:
+            if self._quirk("cms/xml", ("xml_notification",)):
+                data = quirks.notification_xml(clock, d, t, status, duty, vat, error)
+                self.land("cms/xml", data, t + self.rnd_quirk.randrange(5, 180))
+                _count(self.summary.records, "cms/xml", "notification")
+                continue
             batch.add(
                 edifact.cusres(clock, str(len(batch.parts) + 1), d, t, status, duty, vat, error), t
             )
@@ -425,19 +460,19 @@ class _Run:
         loading = self.ref.loading_ports.get(country, "AEJEA")
         t = max(0, self.consignment_t - rnd.randrange(2 * 3600, 5 * 3600))
         batch = self.edi_cargo
-        batch.add(
-            edifact.cuscar(
-                self.clock,
-                str(len(batch.parts) + 1),
-                f"{self.day:%y}MBA{self.cuscar_seq:06d}",
-                t,
-                f"{vessel.split()[0][:4]}{rnd.randrange(100, 999)}W",
-                carrier_code,
-                loading,
-                self.consignments,
-            ),
+        message = edifact.cuscar(
+            self.clock,
+            str(len(batch.parts) + 1),
+            f"{self.day:%y}MBA{self.cuscar_seq:06d}",
             t,
+            f"{vessel.split()[0][:4]}{rnd.randrange(100, 999)}W",
+            carrier_code,
+            loading,
+            self.consignments,
         )
+        if self._quirk("cms/edifact", ("empty_message_type",)):
+            message = quirks.edifact_empty_message_type(message)
+        batch.add(message, t)
         _count(self.summary.records, "cms/edifact", "CUSCAR")
         self.consignments = []
         if len(batch.parts) >= CUSCAR_PER_INTERCHANGE:
@@ -767,6 +802,7 @@ def generate(
     messages_per_interchange: int = 200,
     progress: Callable[[int], None] | None = None,
     writer: Writer | None = None,
+    quirk_rate: float = 0.0,
 ) -> SimulationSummary:
     """Simulate one day of customs traffic into the landing zone of ``lake_root``.
 
@@ -774,11 +810,14 @@ def generate(
     given. Writes the landed files, the ground truth
     (``<lake_root>/simulator/ground_truth/<day>/declarations.parquet``) and a
     ``summary.json`` beside it; returns the same summary. Same arguments, same bytes.
+    ``quirk_rate`` is the share of messages that carry a real senders' quirk (``quirks.py``).
     """
     if not isinstance(declarations, int) or declarations < 0:
         raise ValueError(f"declarations must be a non-negative integer, got {declarations!r}")
     if not 0.0 <= malformed_rate <= 1.0:
         raise ValueError(f"malformed_rate must be between 0 and 1, got {malformed_rate!r}")
+    if not 0.0 <= quirk_rate <= 1.0:
+        raise ValueError(f"quirk_rate must be between 0 and 1, got {quirk_rate!r}")
     if messages_per_interchange < 1:
         raise ValueError(
             f"messages_per_interchange must be at least 1, got {messages_per_interchange!r}"
@@ -794,6 +833,7 @@ def generate(
             malformed_rate=malformed_rate,
             messages_per_interchange=messages_per_interchange,
             progress=progress,
+            quirk_rate=quirk_rate,
         )
         return run.run()
     finally:

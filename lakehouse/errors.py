@@ -155,6 +155,12 @@ class QueryError(LakehouseError, ValueError):
     template = "{what} {text!r} is not valid on {table}: {detail}"
 
 
+class LakeNotFoundError(LakehouseError, FileNotFoundError):
+    """The lake root holds no lake (no tables): the message names the path and the init command."""
+
+    code = "LAKE_NOT_FOUND"
+
+
 # -- translating third-party exceptions ---------------------------------------------------------
 
 Factory = Callable[[Mapping[str, str], str], LakehouseError]

@@ -23,6 +23,8 @@ Environment variables (all optional; ``LAKEHOUSE_ENV`` picks the defaults):
 ``LAKEHOUSE_PG_DSN``                PostgreSQL DSN of the CMS score table (secret: env only).
                                     In prod it must set ``sslmode`` to ``require``,
                                     ``verify-ca`` or ``verify-full`` (TLS to the database).
+``LAKEHOUSE_LANDING_SETTLE_SECONDS`` A landed file younger than this (by mtime) is left for the
+                                    next run: it may still be written (default 30; test 0).
 ==================================  ==========================================================
 
 Secrets (the S3 keys, the DSN) are never passed on to a command line: ``lakehouse/spark.py``
@@ -74,6 +76,7 @@ class Settings:
     strict_control_counts: bool = False
     xsd_path: str | None = None
     pg_dsn: str | None = field(default=None, repr=False)
+    landing_settle_seconds: float = 30.0
 
     @property
     def spark_jars_dir(self) -> Path:
@@ -148,6 +151,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             f"LAKEHOUSE_SHUFFLE_PARTITIONS={env['LAKEHOUSE_SHUFFLE_PARTITIONS']!r} is no integer"
         ) from exc
     cache = env.get("LAKEHOUSE_CACHE_DIR")
+    settle = _seconds(env, "LAKEHOUSE_LANDING_SETTLE_SECONDS", 0.0 if name == "test" else 30.0)
     return Settings(
         env=name,
         lake_root=_lake_root(env, name),
@@ -166,7 +170,21 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         strict_control_counts=_bool(env, "LAKEHOUSE_STRICT_CONTROL_COUNTS", False),
         xsd_path=env.get("LAKEHOUSE_XSD_PATH") or None,
         pg_dsn=_pg_dsn(env, name),
+        landing_settle_seconds=settle,
     )
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise SettingsError(f"{name}={raw!r} is not a number of seconds >= 0")
+    return value
 
 
 PG_TLS_SSLMODES = frozenset({"require", "verify-ca", "verify-full"})

@@ -8,6 +8,7 @@ from the tables with the JVM-free reader, the same way ``lakehouse tables`` read
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -69,13 +70,14 @@ class DemoResult:
 
 def run(args: argparse.Namespace) -> DemoResult:
     """Simulate, ingest, re-ingest, summarise."""
-    from lakehouse.ingest.bronze import ingest_landing
+    from lakehouse.ingest.bronze import ingest_landing, init_lake
     from lakehouse.simulator import generate
     from lakehouse.spark import get_spark
     from lakehouse.storage import writer_for
 
     at_least(args.declarations, 0, "--declarations")
-    settings = settings_from(args)
+    # The simulator lands each file whole (write, then rename): no settle time needed.
+    settings = dataclasses.replace(settings_from(args), landing_settle_seconds=0.0)
     preflight(settings, write=True)
     report = reporter(args, "demo")
     report.say(f"lake root {settings.lake_root}")
@@ -90,6 +92,7 @@ def run(args: argparse.Namespace) -> DemoResult:
         )
     report.say(f"simulated {args.declarations:,} declarations; starting Spark")
     spark = get_spark(settings, app_name="lakehouse-demo")
+    init_lake(spark, settings)
     first = ingest_landing(spark, settings, progress=report.say)
     report.say("ingesting again: nothing new may land")
     again = ingest_landing(spark, settings, progress=report.say)

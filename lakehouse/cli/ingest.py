@@ -69,20 +69,28 @@ class IngestResult:
             "records": r.records,
             "total_records": r.total_records,
             "rejected": r.rejected,
+            "files_changed": r.files_changed,
+            "files_missing": r.files_missing,
+            "skipped": [{"path": k.path, "reason": k.reason} for k in r.skipped],
             "seconds": round(r.seconds, 3),
         }
 
 
 def run(args: argparse.Namespace) -> IngestResult:
     """Check arguments and the lake, then ingest."""
-    from lakehouse.ingest.bronze import ingest_landing
+    from lakehouse.ingest.bronze import ingest_landing, require_lake
+    from lakehouse.ingest.lease import hold_lease
     from lakehouse.spark import get_spark
 
     at_least(args.max_files, 1, "--max-files")
     settings = settings_from(args)
     preflight(settings, write=True)
+    require_lake(settings)  # a missing lake, or a held lease, fails before the JVM starts
     say = reporter(args, "ingest").say
-    say(f"lake root {settings.lake_root}; starting Spark")
-    spark = get_spark(settings, app_name="bronze-ingest")
-    report = ingest_landing(spark, settings, max_files=args.max_files, progress=say)
+    with hold_lease(settings, "lakehouse ingest", wait=args.wait, say=say) as lease:
+        say(f"lake root {settings.lake_root}; starting Spark")
+        spark = get_spark(settings, app_name="bronze-ingest")
+        report = ingest_landing(
+            spark, settings, max_files=args.max_files, progress=say, lease=lease
+        )
     return IngestResult(settings.lake_root, report)

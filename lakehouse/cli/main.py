@@ -25,7 +25,17 @@ from typing import Any
 from lakehouse.cli.common import add_common_options, option, package_version, settings_from
 from lakehouse.errors import LakehouseError, SettingsError, storage_context, translate
 
-COMMANDS = ("simulate", "ingest", "demo", "info", "tables", "show", "flows")
+COMMANDS = (
+    "simulate",
+    "init",
+    "ingest",
+    "quarantine",
+    "demo",
+    "info",
+    "tables",
+    "show",
+    "flows",
+)
 
 EXIT_ERROR = 2
 

@@ -14,7 +14,7 @@ from datetime import date
 import pytest
 from pyspark.sql import functions as F
 
-from lakehouse.ingest.bronze import ingest_landing
+from lakehouse.ingest.bronze import ingest_landing, init_lake
 from lakehouse.settings import Settings
 from lakehouse.simulator import generate
 from lakehouse.storage import writer_for
@@ -68,6 +68,7 @@ def check_quirks(spark, settings: Settings, summary) -> None:
 
 
 def check_day(spark, settings: Settings, summary) -> None:
+    init_lake(spark, settings)  # a lake is created explicitly (lakehouse init)
     first = ingest_landing(spark, settings)
     assert first.files_ingested == sum(summary.files.values())
     sent = {feed: sum(kinds.values()) for feed, kinds in summary.records.items()}

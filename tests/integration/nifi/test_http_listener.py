@@ -84,7 +84,7 @@ def test_posted_declarations_land_and_load_into_bronze(
 ) -> None:
     if tools_missing():
         pytest.skip(f"cannot make test certificates: {tools_missing()}")
-    from lakehouse.ingest.bronze import ingest_landing
+    from lakehouse.ingest.bronze import ingest_landing, init_lake
     from lakehouse.simulator.engine import generate
 
     sample = tmp_path / "sample"
@@ -157,6 +157,7 @@ def test_posted_declarations_land_and_load_into_bronze(
     assert sorted(p.read_bytes() for p in landed) == sorted([xml, ndjson])
 
     with override_settings(lake_root=lake.resolve().as_uri()) as settings:
+        init_lake(spark, settings)
         report = ingest_landing(spark, settings)
         assert report.rejected == 0
         declarations = spark.read.format("delta").load(

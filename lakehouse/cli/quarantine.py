@@ -75,27 +75,6 @@ def _since(text: str) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def read_delta(settings: Settings, table: str) -> Any:
-    """A bronze table as a ``deltalake.DeltaTable`` (the same on ``file://`` and S3)."""
-    from deltalake import DeltaTable
-
-    uri = settings.table_uri("bronze", table)
-    if not settings.is_s3:
-        return DeltaTable(uri.removeprefix("file://"))
-    s3 = settings.s3
-    options = {
-        "AWS_REGION": s3.region,
-        "AWS_VIRTUAL_HOSTED_STYLE_REQUEST": "false" if s3.path_style else "true",
-    }
-    if s3.endpoint:
-        options["AWS_ENDPOINT_URL"] = s3.endpoint
-        options["AWS_ALLOW_HTTP"] = "false" if s3.ssl else "true"
-    if s3.access_key and s3.secret_key:
-        options["AWS_ACCESS_KEY_ID"] = s3.access_key
-        options["AWS_SECRET_ACCESS_KEY"] = s3.secret_key
-    return DeltaTable("s3://" + uri.removeprefix("s3a://"), storage_options=options)
-
-
 def quarantine_rows(
     settings: Settings,
     *,
@@ -111,7 +90,9 @@ def quarantine_rows(
     from lakehouse.ingest.bronze import require_lake
 
     require_lake(settings)
-    dataset = read_delta(settings, "quarantine").to_pyarrow_dataset()
+    from lakehouse.reader import LakeReader
+
+    dataset = LakeReader(settings).open("bronze.quarantine").to_pyarrow_dataset()
     cond = pc.scalar(True)
     if feed:
         system, _, name = feed.rpartition("/")

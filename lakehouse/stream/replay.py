@@ -14,8 +14,9 @@ measured on a whole day in seconds.
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,3 +153,46 @@ def score(alerts: Iterable[Alert], planted: dict[str, set[str]]) -> list[Score]:
             Score(kind, len(positive), len(hit & positive), len(hit - positive), len(planted) - len(positive))
         )
     return scores
+
+
+def publish_lines(
+    bootstrap_servers: str,
+    topic: str,
+    lines: Iterable[bytes],
+    *,
+    rate: float | None = None,
+    on_sent: Callable[[int], None] | None = None,
+) -> int:
+    """Publish lines keyed by trip (as the NiFi flow does), at ``rate`` lines/s if given.
+
+    Returns how many lines the broker acknowledged; a line it refused is logged by the
+    delivery callback and not counted, so a caller compares the count to detect drops.
+    """
+    from confluent_kafka import Producer
+
+    from lakehouse.stream.kafka import client_conf
+
+    acked = 0
+
+    def delivered(err: object, _msg: object) -> None:
+        nonlocal acked
+        acked += err is None
+
+    producer = Producer(client_conf(bootstrap_servers, **{"linger.ms": 2, "enable.idempotence": True}))
+    start = time.monotonic()
+    for n, line in enumerate(lines, 1):
+        while True:
+            try:
+                producer.produce(topic, line, trip_key(line), on_delivery=delivered)
+                break
+            except BufferError:
+                producer.poll(0.05)
+        producer.poll(0)
+        if on_sent is not None:
+            on_sent(n)
+        if rate:
+            ahead = start + n / rate - time.monotonic()
+            if ahead > 0:
+                time.sleep(ahead)
+    producer.flush(60)
+    return acked

@@ -1,0 +1,346 @@
+"""ECTS transit alerts: Kafka ``ects-events`` -> per-trip state -> alerts, in real time.
+
+Thin on purpose: the rules are :mod:`lakehouse.stream.rules` (pure, tested without a JVM);
+this module wires them into Spark Structured Streaming:
+
+* the Kafka source (``spark-sql-kafka``), keyed by trip; each record is validated against the
+  bronze ECTS contract (:func:`lakehouse.formats.json_feeds.parse_ects_events`), and a bad one
+  becomes a quarantine row with its raw text, never a failed stream;
+* ``transformWithStateInPandas`` keeps one :class:`TripState` per trip in the RocksDB state
+  store, with a processing-time timer per trip for the device-silence rule;
+* ``foreachBatch`` publishes the batch's alerts to Kafka transactionally and appends them to
+  ``gold.ects_alerts`` idempotently (:mod:`lakehouse.stream.sink`), so a restart from the
+  checkpoint (on the lake) neither loses nor repeats an alert.
+
+:func:`start` runs on any session (tests share one); :func:`main` is the production entry
+point (``python -m spark_jobs.stream.ects_alerts`` or ``spark-submit``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from lakehouse.stream.kafka import ALERTS_TOPIC, EVENTS_TOPIC
+from lakehouse.stream.reference import Reference
+from lakehouse.stream.sink import ALERTS, STREAM_QUARANTINE, AlertPublisher
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.streaming import StreamingQuery
+
+    from lakehouse.settings import Settings
+
+log = logging.getLogger(__name__)
+
+OUTPUT_DDL = "row_kind string, payload string"
+STATE_DDL = "doc string"
+STATE_TTL_MS = 3 * 24 * 3600 * 1000  # a trip's state outlives any transit (days, not weeks)
+PARSER_VERSION = "ects-stream-1"
+
+
+@dataclass(frozen=True)
+class StreamOptions:
+    """Where the job reads, writes and checkpoints, and how often it triggers."""
+
+    bootstrap_servers: str
+    checkpoint: str
+    alerts_uri: str
+    quarantine_uri: str
+    events_topic: str = EVENTS_TOPIC
+    alerts_topic: str = ALERTS_TOPIC
+    trigger: str = "0 seconds"
+    query_name: str = "ects_alerts"
+    max_offsets_per_trigger: int | None = None
+
+    @classmethod
+    def for_lake(cls, settings: Settings, bootstrap_servers: str, **kw: Any) -> StreamOptions:
+        """The lake's default locations: checkpoint under ``<lake>/_checkpoints/``."""
+        return cls(
+            bootstrap_servers=bootstrap_servers,
+            checkpoint=f"{settings.lake_root.rstrip('/')}/_checkpoints/ects_alerts",
+            alerts_uri=settings.table_uri("gold", ALERTS.name),
+            quarantine_uri=settings.table_uri("bronze", STREAM_QUARANTINE.name),
+            **kw,
+        )
+
+
+# -- the stateful processor (runs in the Python workers) ----------------------------------------
+
+
+def _processor_class() -> type:
+    """Built lazily so importing this module needs no pyspark (the CLI lists it cheaply)."""
+    import pandas as pd
+    from pyspark.sql.streaming.stateful_processor import StatefulProcessor
+
+    class AlertProcessor(StatefulProcessor):
+        """Keeps one trip's state; turns its events into alerts and quarantine rows."""
+
+        def __init__(self, ref: Reference) -> None:
+            self.ref = ref
+
+        def init(self, handle: Any) -> None:
+            self.handle = handle
+            self.state = handle.getValueState("trip", STATE_DDL, STATE_TTL_MS)
+
+        def handleInputRows(self, key: Any, rows: Iterator[pd.DataFrame], timerValues: Any) -> Iterator[pd.DataFrame]:
+            state = self._load(key[0])
+            batch = pd.concat(list(rows), ignore_index=True)
+            out = trip_batch(state, batch, self.ref)
+            self._save(state, timerValues.getCurrentProcessingTimeInMs())
+            yield pd.DataFrame(out, columns=["row_kind", "payload"])
+
+        def handleExpiredTimer(self, key: Any, timerValues: Any, expiredTimerInfo: Any) -> Iterator[pd.DataFrame]:
+            from lakehouse.stream.rules import on_silence
+
+            state = self._load(key[0])
+            alert = on_silence(state, self.ref)
+            self.state.update((state.to_json(),))
+            rows = [("alert", alert_payload(alert))] if alert else []
+            yield pd.DataFrame(rows, columns=["row_kind", "payload"])
+
+        def _load(self, trip: str) -> Any:
+            from lakehouse.stream.rules import TripState
+
+            stored = self.state.get() if self.state.exists() else None
+            return TripState.from_json(stored[0]) if stored else TripState(trip)
+
+        def _save(self, state: Any, now_ms: int) -> None:
+            self.state.update((state.to_json(),))
+            for timer in list(self.handle.listTimers()):
+                self.handle.deleteTimer(timer)
+            if not state.ended:
+                self.handle.registerTimer(now_ms + int(self.ref.thresholds.silent_after_s * 1000))
+
+        def close(self) -> None:
+            pass
+
+    return AlertProcessor
+
+
+def trip_batch(state: Any, batch: pd.DataFrame, ref: Reference) -> list[tuple[str, str]]:
+    """Validate one trip's rows of a micro-batch and run the rules: output rows for the sink."""
+    from lakehouse.formats.base import ParsedRecord
+    from lakehouse.formats.json_feeds import parse_ects_events
+    from lakehouse.stream.rules import advance, event_from_record
+
+    out: list[tuple[str, str]] = []
+    events: list[tuple[Any, dict[str, Any]]] = []
+    sources: dict[str, tuple[str, str]] = {}
+    for value, published_ms, source in zip(batch["value"], batch["published_ms"], batch["source"], strict=True):
+        text = value if isinstance(value, str) else ""
+        outcomes = list(parse_ects_events(text.encode(), source)) if text.strip() else []
+        if not outcomes:
+            out.append(_quarantine(source, text, "EMPTY", "empty Kafka record", None, None, "empty"))
+        for o in outcomes:
+            if not isinstance(o, ParsedRecord):
+                out.append(_quarantine(source, text, o.error_code, o.reason, o.field, o.value, o.rule))
+            elif o.record["trip_id"] != state.trip_id:
+                reason = f"Kafka key {state.trip_id!r} is not the event's trip_id {o.record['trip_id']!r}"
+                out.append(_quarantine(source, text, "MAPPING", reason, "trip_id", o.record["trip_id"], "kafka_key"))
+            else:
+                events.append((event_from_record(o.record, int(published_ms)), o.record))
+                sources[o.record["event_id"]] = (source, text)
+    result = advance(state, events, ref)
+    lateness = ref.thresholds.allowed_lateness_s
+    for e in result.late:
+        source, text = sources[e.event_id]
+        reason = f"event_time older than the trip's watermark (allowed lateness {lateness:.0f} s)"
+        out.append(_quarantine(source, text, "LATE", reason, "event_time", _iso(e.t), "allowed_lateness"))
+    out.extend(("alert", alert_payload(a)) for a in result.alerts)
+    return out
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat()
+
+
+def _quarantine(
+    source: str, raw: str, code: str, reason: str, field: str | None, value: str | None, rule: str | None
+) -> tuple[str, str]:
+    row = {
+        "source_uri": source,
+        "file_sha256": None,
+        "system": "ects",
+        "feed": "ects/events",
+        "message_index": 0,
+        "message_type": None,
+        "error_code": code,
+        "reason": reason,
+        "field": field,
+        "value": value,
+        "rule": rule,
+        "raw_payload": raw,
+        "parser_version": PARSER_VERSION,
+    }
+    return ("quarantine", json.dumps(row))
+
+
+def alert_payload(alert: Any) -> str:
+    """The alert as published on Kafka (JSON; times ISO-8601 UTC)."""
+    doc = asdict(alert)
+    doc["event_time"] = _iso(alert.event_time)
+    doc["alert_time"] = datetime.now(UTC).isoformat()
+    doc["trigger_published_at"] = datetime.fromtimestamp(alert.trigger_published_ms / 1000, UTC).isoformat()
+    doc.pop("trigger_published_ms")
+    doc["evidence"] = [
+        {"event_id": e.event_id, "event_type": e.event_type, "event_time": _iso(e.t), "latitude": e.lat, "longitude": e.lon}
+        for e in alert.evidence
+    ]
+    return json.dumps(doc)
+
+
+# -- the sink (runs on the driver) -----------------------------------------------------------
+
+
+class BatchSink:
+    """``foreachBatch`` target: Kafka first (latency), then Delta, both idempotent per batch."""
+
+    def __init__(self, options: StreamOptions) -> None:
+        self.options = options
+        self.publisher = AlertPublisher(options.bootstrap_servers, options.query_name, options.alerts_topic)
+
+    def __call__(self, df: DataFrame, batch_id: int) -> None:
+        rows = df.collect()
+        alerts = [json.loads(r.payload) for r in rows if r.row_kind == "alert"]
+        bad = [json.loads(r.payload) for r in rows if r.row_kind == "quarantine"]
+        self.publisher.publish(alerts, batch_id)
+        spark = df.sparkSession
+        now = datetime.now(UTC)
+        if alerts:
+            _append(spark, ALERTS, [_alert_row(a) for a in alerts], self.options.alerts_uri, f"{self.options.query_name}-alerts", batch_id)
+        if bad:
+            rows_q = [{**q, "batch_id": batch_id, "quarantined_at": now} for q in bad]
+            _append(spark, STREAM_QUARANTINE, rows_q, self.options.quarantine_uri, f"{self.options.query_name}-quarantine", batch_id)
+
+
+def _ts(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _alert_row(a: dict[str, Any]) -> dict[str, Any]:
+    row = {**a}
+    for key in ("event_time", "alert_time", "trigger_published_at"):
+        row[key] = _ts(a[key])
+    row["evidence"] = [{**e, "event_time": _ts(e["event_time"])} for e in a["evidence"]]
+    return row
+
+
+def _append(spark: SparkSession, spec: Any, rows: list[dict[str, Any]], uri: str, app_id: str, batch_id: int) -> None:
+    from pyspark.sql.types import _parse_datatype_string
+
+    schema = _parse_datatype_string(spec.ddl)
+    df = spark.createDataFrame([tuple(r.get(f.name) for f in schema.fields) for r in rows], schema)
+    (
+        df.write.format("delta")
+        .mode("append")
+        .option("txnAppId", app_id)
+        .option("txnVersion", batch_id)
+        .save(uri)
+    )
+
+
+def ensure_tables(spark: SparkSession, options: StreamOptions) -> None:
+    """Create ``gold.ects_alerts`` and the stream's quarantine if they do not exist."""
+    from delta.tables import DeltaTable
+    from pyspark.sql.types import _parse_datatype_string
+
+    for spec, uri in ((ALERTS, options.alerts_uri), (STREAM_QUARANTINE, options.quarantine_uri)):
+        if not DeltaTable.isDeltaTable(spark, uri):
+            (
+                DeltaTable.createIfNotExists(spark)
+                .location(uri.replace("file:///", "file:/", 1))
+                .addColumns(_parse_datatype_string(spec.ddl))
+                .comment(spec.description)
+                .execute()
+            )
+
+
+# -- wiring ----------------------------------------------------------------------------------
+
+
+def build(spark: SparkSession, ref: Reference, options: StreamOptions) -> DataFrame:
+    """The streaming plan from the Kafka source to (row_kind, payload) rows."""
+    from pyspark.sql import functions as F
+
+    reader = (
+        spark.readStream.format("kafka")
+        .option("kafka.bootstrap.servers", options.bootstrap_servers)
+        .option("subscribe", options.events_topic)
+        .option("startingOffsets", "earliest")
+        .option("failOnDataLoss", "false")
+    )
+    if options.max_offsets_per_trigger:
+        reader = reader.option("maxOffsetsPerTrigger", options.max_offsets_per_trigger)
+    events = reader.load().select(
+        F.coalesce(F.col("key").cast("string"), F.lit("")).alias("trip_key"),
+        F.col("value").cast("string").alias("value"),
+        F.unix_millis(F.col("timestamp")).alias("published_ms"),
+        F.format_string("kafka://%s/%d/%d", F.col("topic"), F.col("partition"), F.col("offset")).alias("source"),
+    )
+    return events.groupBy("trip_key").transformWithStateInPandas(
+        statefulProcessor=_processor_class()(ref),
+        outputStructType=OUTPUT_DDL,
+        outputMode="Append",
+        timeMode="ProcessingTime",
+    )
+
+
+def start(spark: SparkSession, ref: Reference, options: StreamOptions) -> StreamingQuery:
+    """Start the query on ``spark`` (the caller stops it)."""
+    spark.conf.set(
+        "spark.sql.streaming.stateStore.providerClass",
+        "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider",
+    )
+    ensure_tables(spark, options)
+    return (
+        build(spark, ref, options)
+        .writeStream.queryName(options.query_name)
+        .foreachBatch(BatchSink(options))
+        .option("checkpointLocation", options.checkpoint)
+        .trigger(processingTime=options.trigger)
+        .start()
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Production entry point: run until SIGTERM/SIGINT, then stop the query cleanly."""
+    from lakehouse.settings import get_settings
+    from lakehouse.spark import get_spark
+    from lakehouse.storage import LakeFiles
+    from lakehouse.stream.reference import load_reference
+
+    parser = argparse.ArgumentParser(description="ECTS transit alerts from Kafka, in real time.")
+    parser.add_argument("--bootstrap-servers", default="127.0.0.1:9092")
+    parser.add_argument("--trigger", default="0 seconds", help="micro-batch trigger interval")
+    parser.add_argument("--status-file", help="where to write the query's last progress (JSON)")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    ref = load_reference(LakeFiles(settings), settings.lake_root)
+    spark = get_spark(settings, app_name="ects-alerts")
+    query = start(spark, ref, StreamOptions.for_lake(settings, args.bootstrap_servers, trigger=args.trigger))
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    try:
+        while query.isActive and not stop:
+            if args.status_file and query.lastProgress:
+                with open(args.status_file, "w") as fh:
+                    json.dump(query.lastProgress, fh)
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    query.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

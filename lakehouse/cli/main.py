@@ -11,7 +11,7 @@ import sys
 
 from lakehouse.errors import LakehouseError
 
-COMMANDS = ("simulate", "ingest", "demo", "info", "flows")
+COMMANDS = ("simulate", "ingest", "demo", "info", "flows", "stream", "stream-demo")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMANDS:
-        importlib.import_module(f"lakehouse.cli.{name}").register(sub)
+        importlib.import_module(f"lakehouse.cli.{name.replace('-', '_')}").register(sub)
     return parser
 
 

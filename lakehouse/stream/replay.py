@@ -196,3 +196,79 @@ def publish_lines(
                 time.sleep(ahead)
     producer.flush(60)
     return acked
+
+
+class AlertWatcher:
+    """Reads the alerts topic (committed records only) in a thread; latency per alert.
+
+    Latency is the alert's arrival here minus ``trigger_published_at``: the time the event
+    that completed the evidence was published to the events topic.
+    """
+
+    def __init__(self, bootstrap_servers: str, topic: str, on_alert: Callable[[dict, float], None] | None = None) -> None:
+        import threading
+
+        self.bootstrap_servers = bootstrap_servers
+        self.topic = topic
+        self.on_alert = on_alert
+        self.alerts: list[tuple[dict, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="alert-watcher", daemon=True)
+
+    def start(self) -> AlertWatcher:
+        """Start consuming from the topic's beginning (a fresh topic per run)."""
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        from datetime import datetime
+
+        from confluent_kafka import Consumer
+
+        from lakehouse.stream.kafka import client_conf
+
+        consumer = Consumer(
+            client_conf(
+                self.bootstrap_servers,
+                **{
+                    "group.id": f"alert-watcher-{time.time_ns()}",
+                    "auto.offset.reset": "earliest",
+                    "isolation.level": "read_committed",
+                    "fetch.wait.max.ms": 10,
+                },
+            )
+        )
+        consumer.subscribe([self.topic])
+        try:
+            while not self._stop.is_set():
+                msg = consumer.poll(0.2)
+                if msg is None or msg.error():
+                    continue
+                arrived = time.time()
+                alert = json.loads(msg.value())
+                latency = arrived - datetime.fromisoformat(alert["trigger_published_at"]).timestamp()
+                self.alerts.append((alert, latency))
+                if self.on_alert is not None:
+                    self.on_alert(alert, latency)
+        finally:
+            consumer.close()
+
+    def stop(self) -> None:
+        """Stop consuming and wait for the thread."""
+        self._stop.set()
+        self._thread.join(10)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100) by nearest rank; NaN for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def alert_from_message(doc: dict) -> Alert:
+    """An alert read back from the alerts topic, enough for :func:`score` (no evidence)."""
+    keep = {k: v for k, v in doc.items() if k in Alert.__dataclass_fields__}
+    return Alert(**{**keep, "event_time": 0.0, "evidence": [], "trigger_published_ms": 0})

@@ -19,7 +19,15 @@ import pytest
 from lakehouse.simulator.engine import generate
 from lakehouse.stream.kafka import ALERTS_TOPIC, EVENTS_TOPIC, KafkaServer, client_conf, ensure_topics, free_port
 from lakehouse.stream.reference import Thresholds
-from lakehouse.stream.replay import landed_lines, offline_alerts, publish_lines, score, simulator_reference, truth
+from lakehouse.stream.replay import (
+    alert_from_message,
+    landed_lines,
+    offline_alerts,
+    publish_lines,
+    score,
+    simulator_reference,
+    truth,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]
 
@@ -101,7 +109,7 @@ def test_alerts_once_across_a_restart(spark, lake, kafka, tmp_path: Path) -> Non
     assert stored.count() == len(ids) == stored.select("alert_id").distinct().count()
 
     kinds = {(a["mrn"], a["kind"]) for a in published}
-    scores = score(_as_alerts(published), planted)
+    scores = score([alert_from_message(a) for a in published], planted)
     for s in scores:
         print(s.line())
         assert s.precision == 1.0 and s.recall == 1.0 and s.planted > 0
@@ -121,14 +129,3 @@ def test_alerts_once_across_a_restart(spark, lake, kafka, tmp_path: Path) -> Non
     assert len(_consume_alerts(kafka.bootstrap_servers)) == len(published)
     assert spark.read.format("delta").load(options.alerts_uri).count() == len(published)
 
-
-def _as_alerts(published: list[dict]) -> list:
-    from lakehouse.stream.rules import Alert
-
-    return [
-        Alert(**{**a, "event_time": 0.0, "evidence": [], "trigger_published_ms": 0})
-        for a in (
-            {k: v for k, v in p.items() if k not in ("alert_time", "trigger_published_at", "_batch")}
-            for p in published
-        )
-    ]

@@ -56,6 +56,9 @@ SERVICES_API = _bundle("nifi-standard-services-api-nar")
 MQTT = _bundle("nifi-mqtt-nar")
 AWS = _bundle("nifi-aws-nar")
 AWS_SERVICE_API = _bundle("nifi-aws-service-api-nar")
+KAFKA = _bundle("nifi-kafka-nar")
+KAFKA3_SERVICE = _bundle("nifi-kafka-3-service-nar")
+KAFKA_SERVICE_API = _bundle("nifi-kafka-service-api-nar")
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,11 @@ PARAMETERS: dict[str, ParameterSpec] = {
     ),
     "ects.batch.max.events": ParameterSpec("Most events per landed ECTS file.", "5000"),
     "ects.batch.max.age": ParameterSpec("Longest time an event waits for its file.", "1 min"),
+    # ECTS to Kafka (the real-time alert stream)
+    "ects.kafka.bootstrap.servers": ParameterSpec(
+        "Kafka bootstrap servers of the ECTS event bus.", "127.0.0.1:9092"
+    ),
+    "ects.kafka.topic": ParameterSpec("Kafka topic of raw ECTS events, keyed by trip.", "ects-events"),
     # ERP database
     "erp.db.url": ParameterSpec(
         "JDBC URL of the ERP database.", "jdbc:postgresql://erp-db:5432/erp"
@@ -678,6 +686,71 @@ def ects_mqtt() -> dict[str, Any]:
     return flow.definition()
 
 
+def ects_mqtt_to_kafka() -> dict[str, Any]:
+    """ECTS events from MQTT to Kafka, one record per event, unchanged, keyed by trip."""
+    flow = _Flow(
+        "ects_mqtt_to_kafka",
+        "ECTS MQTT to Kafka",
+        "Publishes every ECTS event from MQTT to the Kafka topic #{ects.kafka.topic}, unchanged "
+        "and keyed by its trip_id (one partition per trip keeps a trip's events in order for "
+        "the alert job). Runs beside 'ECTS MQTT events', which lands the same events in batches.",
+    )
+    consume = flow.processor(
+        "Consume ECTS events",
+        "org.apache.nifi.processors.mqtt.ConsumeMQTT",
+        MQTT,
+        {
+            "Broker URI": "#{ects.mqtt.broker.uri}",
+            "Client ID": "#{ects.mqtt.client.id}-kafka",
+            "Topic Filter": "#{ects.mqtt.topic.filter}",
+            "Quality of Service(QoS)": "1",
+            "Max Queue Size": "10000",
+            "Username": "#{ects.mqtt.username}",
+            "Password": "#{ects.mqtt.password}",
+        },
+        sensitive=["Password"],
+        comments="Own client id: both ECTS flows receive every event.",
+    )
+    key = flow.processor(
+        "Read the trip id",
+        "org.apache.nifi.processors.standard.EvaluateJsonPath",
+        STANDARD,
+        {
+            "Destination": "flowfile-attribute",
+            "Return Type": "scalar",
+            "Path Not Found Behavior": "ignore",
+            "kafka.key": "$.trip_id",
+        },
+        comments="Content untouched; PublishKafka keys each record by its kafka.key attribute. "
+        "A malformed event goes on unkeyed: the alert job quarantines it with its raw text.",
+    )
+    connection = flow.service(
+        "Kafka connection",
+        "org.apache.nifi.kafka.service.Kafka3ConnectionService",
+        KAFKA3_SERVICE,
+        ("org.apache.nifi.kafka.service.api.KafkaConnectionService", KAFKA_SERVICE_API),
+        {"bootstrap.servers": "#{ects.kafka.bootstrap.servers}"},
+    )
+    publish = flow.processor(
+        "Publish to Kafka",
+        "org.apache.nifi.kafka.processors.PublishKafka",
+        KAFKA,
+        {
+            "Topic Name": "#{ects.kafka.topic}",
+            "acks": "all",
+            "Failure Strategy": "Route to Failure",
+        },
+        services={"Kafka Connection Service": connection},
+        auto_terminate=["success"],
+        comments="acks=all: an event is acknowledged by every in-sync replica before NiFi drops it.",
+    )
+    flow.connect(consume, key, "Message")
+    flow.connect(key, publish, "matched", "unmatched")
+    flow.to_failure(key, "failure")
+    flow.to_failure(publish, "failure")
+    return flow.definition()
+
+
 ERP_QUERY = (
     "SELECT erp_seq, payment_id, kind, declaration_ref, tax_type, amount::text AS amount, "
     "currency, method, payment_reference, to_char(value_date, 'YYYY-MM-DD') AS value_date, "
@@ -886,6 +959,7 @@ def scores_export() -> dict[str, Any]:
 FLOWS: dict[str, Callable[[], dict[str, Any]]] = {
     "cms_http_ingest": cms_http,
     "ects_mqtt_events": ects_mqtt,
+    "ects_mqtt_to_kafka": ects_mqtt_to_kafka,
     "erp_payments_db": erp_payments,
     "hr_daily_sync": hr_daily,
     "scores_export": scores_export,

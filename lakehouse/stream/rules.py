@@ -158,11 +158,10 @@ class TripContext:
     state: TripState
     ref: Reference
     watermark: float
+    positions: list[Event] = field(init=False)  # buffered events with coordinates, in order
 
-    @property
-    def positions(self) -> list[Event]:
-        """Buffered events with coordinates, in event-time order."""
-        return [e for e in self.state.buffer if e.has_position]
+    def __post_init__(self) -> None:
+        self.positions = [e for e in self.state.buffer if e.has_position]
 
     def position_at(self, event: Event) -> tuple[float | None, float | None]:
         """The event's coordinates, or the last known ones before it."""

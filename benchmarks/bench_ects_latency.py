@@ -30,9 +30,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lakehouse.settings import load_settings  # noqa: E402
-from lakehouse.stream.kafka import ALERTS_TOPIC, EVENTS_TOPIC, KafkaServer, ensure_topics, free_port  # noqa: E402
-from lakehouse.stream.replay import (  # noqa: E402
+from lakehouse.settings import load_settings
+from lakehouse.stream.kafka import ALERTS_TOPIC, EVENTS_TOPIC, KafkaServer, ensure_topics, free_port
+from lakehouse.stream.replay import (
     AlertWatcher,
     landed_lines,
     percentile,
@@ -73,7 +73,11 @@ def main() -> int:
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="bench-ects-"))
     settings = load_settings(
-        {**os.environ, "LAKEHOUSE_LAKE_ROOT": str(work / "lake"), "LAKEHOUSE_SHUFFLE_PARTITIONS": args.shuffle_partitions}
+        {
+            **os.environ,
+            "LAKEHOUSE_LAKE_ROOT": str(work / "lake"),
+            "LAKEHOUSE_SHUFFLE_PARTITIONS": args.shuffle_partitions,
+        }
     )
     generate(settings.lake_root, declarations=args.declarations, seed=11)
     total = int(args.rate * args.duration)
@@ -83,7 +87,9 @@ def main() -> int:
 
     kafka = KafkaServer(work / "kafka", settings.cache_dir, port=free_port())
     with kafka:
-        ensure_topics(kafka.bootstrap_servers, {EVENTS_TOPIC: args.partitions, ALERTS_TOPIC: args.partitions})
+        ensure_topics(
+            kafka.bootstrap_servers, {EVENTS_TOPIC: args.partitions, ALERTS_TOPIC: args.partitions}
+        )
         spark = get_spark(settings, app_name="bench-ects-latency")
         options = StreamOptions.for_lake(settings, kafka.bootstrap_servers, trigger=args.trigger)
         query = start(spark, ref, options)

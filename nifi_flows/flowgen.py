@@ -114,7 +114,9 @@ PARAMETERS: dict[str, ParameterSpec] = {
     "ects.kafka.bootstrap.servers": ParameterSpec(
         "Kafka bootstrap servers of the ECTS event bus.", "127.0.0.1:9092"
     ),
-    "ects.kafka.topic": ParameterSpec("Kafka topic of raw ECTS events, keyed by trip.", "ects-events"),
+    "ects.kafka.topic": ParameterSpec(
+        "Kafka topic of raw ECTS events, keyed by trip.", "ects-events"
+    ),
     # ERP database
     "erp.db.url": ParameterSpec(
         "JDBC URL of the ERP database.", "jdbc:postgresql://erp-db:5432/erp"
@@ -742,7 +744,7 @@ def ects_mqtt_to_kafka() -> dict[str, Any]:
         },
         services={"Kafka Connection Service": connection},
         auto_terminate=["success"],
-        comments="acks=all: an event is acknowledged by every in-sync replica before NiFi drops it.",
+        comments="acks=all: every in-sync replica has the event before NiFi lets it go.",
     )
     flow.connect(consume, key, "Message")
     flow.connect(key, publish, "matched", "unmatched")

@@ -74,12 +74,20 @@ def start(settings: Settings, bootstrap: str, trigger: str) -> dict:
     run = _run_dir(settings)
     env = {**os.environ, "LAKEHOUSE_LAKE_ROOT": settings.lake_root}
     cmd = [
-        sys.executable, "-m", "spark_jobs.stream.ects_alerts",
-        "--bootstrap-servers", bootstrap, "--trigger", trigger,
-        "--status-file", str(run / "ects_alerts.status.json"),
+        sys.executable,
+        "-m",
+        "spark_jobs.stream.ects_alerts",
+        "--bootstrap-servers",
+        bootstrap,
+        "--trigger",
+        trigger,
+        "--status-file",
+        str(run / "ects_alerts.status.json"),
     ]
     with (run / "ects_alerts.log").open("ab") as log:
-        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     (run / "ects_alerts.pid").write_text(str(proc.pid))
     return {"status": "started", "pid": proc.pid, "log": str(run / "ects_alerts.log")}
 
@@ -103,7 +111,11 @@ def status(settings: Settings) -> dict:
     pid = _pid(settings)
     status_file = _run_dir(settings) / "ects_alerts.status.json"
     progress = json.loads(status_file.read_text()) if status_file.exists() else None
-    last = {k: progress.get(k) for k in ("batchId", "timestamp", "numInputRows", "batchDuration")} if progress else None
+    last = (
+        {k: progress.get(k) for k in ("batchId", "timestamp", "numInputRows", "batchDuration")}
+        if progress
+        else None
+    )
     return {"status": "running" if pid else "not running", "pid": pid, "last_progress": last}
 
 

@@ -29,7 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--declarations", type=int, default=2000, help="declarations to simulate")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--rate", type=float, default=1000.0, help="events published per second")
-    parser.add_argument("--kafka-port", type=int, default=0, help="broker port (default: a free one)")
+    parser.add_argument(
+        "--kafka-port", type=int, default=0, help="broker port (default: a free one)"
+    )
     parser.set_defaults(handler=run)
 
 
@@ -47,7 +49,13 @@ def run(args: argparse.Namespace) -> int:
     from lakehouse.simulator import generate
     from lakehouse.spark import get_spark
     from lakehouse.storage import LakeFiles, local_path
-    from lakehouse.stream.kafka import ALERTS_TOPIC, EVENTS_TOPIC, KafkaServer, ensure_topics, free_port
+    from lakehouse.stream.kafka import (
+        ALERTS_TOPIC,
+        EVENTS_TOPIC,
+        KafkaServer,
+        ensure_topics,
+        free_port,
+    )
     from lakehouse.stream.reference import ReferenceError, load_reference, save_reference
     from lakehouse.stream.replay import (
         AlertWatcher,
@@ -56,13 +64,17 @@ def run(args: argparse.Namespace) -> int:
         percentile,
         publish_lines,
         score,
+        simulator_reference,
+        truth,
     )
-    from lakehouse.stream.replay import simulator_reference, truth
     from spark_jobs.stream.ects_alerts import StreamOptions, start
 
     settings = settings_from(args)
     if settings.is_s3:
-        print("stream-demo: error: the demo replays a local lake; use a path or file:// root", file=sys.stderr)
+        print(
+            "stream-demo: error: the demo replays a local lake; use a path or file:// root",
+            file=sys.stderr,
+        )
         return 2
     say = progress("stream-demo")
     summary = generate(settings.lake_root, declarations=args.declarations, seed=args.seed)
@@ -81,7 +93,9 @@ def run(args: argparse.Namespace) -> int:
     with kafka:
         ensure_topics(kafka.bootstrap_servers, {EVENTS_TOPIC: 2, ALERTS_TOPIC: 2})
         spark = get_spark(settings, app_name="ects-stream-demo")
-        options = StreamOptions.for_lake(settings, kafka.bootstrap_servers, query_name=f"demo{kafka.port}")
+        options = StreamOptions.for_lake(
+            settings, kafka.bootstrap_servers, query_name=f"demo{kafka.port}"
+        )
         watcher = AlertWatcher(kafka.bootstrap_servers, ALERTS_TOPIC, _print_alert).start()
         query = start(spark, ref, options)
         try:

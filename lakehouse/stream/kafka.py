@@ -106,13 +106,17 @@ class KafkaServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         props = self._properties()
         if not (self.data_dir / "log" / "meta.properties").exists():
-            cmd = self._java("kafka.tools.StorageTool", "format", "-t", CLUSTER_ID, "-c", str(props))
+            cmd = self._java(
+                "kafka.tools.StorageTool", "format", "-t", CLUSTER_ID, "-c", str(props)
+            )
             done = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if done.returncode != 0:
                 raise SetupError(f"Kafka storage format failed: {done.stderr.strip()[-400:]}")
         out = (self.data_dir / "server.out").open("ab")
         self._proc = subprocess.Popen(
-            self._java("kafka.Kafka", str(props)), stdout=out, stderr=subprocess.STDOUT,
+            self._java("kafka.Kafka", str(props)),
+            stdout=out,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         (self.data_dir / "server.pid").write_text(str(self._proc.pid))
@@ -136,7 +140,7 @@ class KafkaServer:
             try:
                 if admin.list_topics(timeout=10).brokers:
                     return
-            except Exception:  # noqa: BLE001 - not ready yet; librdkafka raises KafkaException
+            except Exception:
                 time.sleep(0.5)
         self.stop()
         raise SetupError(f"Kafka did not come up on {self.bootstrap_servers} in {timeout:.0f} s")
@@ -172,6 +176,6 @@ def ensure_topics(bootstrap_servers: str, topics: dict[str, int], timeout: float
     for topic, future in admin.create_topics(wanted, request_timeout=timeout).items():
         try:
             future.result(timeout)
-        except Exception as exc:  # noqa: BLE001 - librdkafka's KafkaException
+        except Exception as exc:
             if "TOPIC_ALREADY_EXISTS" not in str(exc):
                 raise SetupError(f"cannot create Kafka topic {topic}: {exc}") from exc

@@ -90,7 +90,9 @@ class Reference:
             if c.office_of_departure == departure and c.office_of_destination == destination
         ]
 
-    def place_at(self, lat: float, lon: float, *, offices_only: bool = False) -> ApprovedPlace | None:
+    def place_at(
+        self, lat: float, lon: float, *, offices_only: bool = False
+    ) -> ApprovedPlace | None:
         """The approved place whose radius holds the point, or None."""
         for place in self.places:
             if offices_only and place.kind != "office":
@@ -105,7 +107,9 @@ class Reference:
             "corridors.json": {"corridors": [_corridor_doc(c) for c in self.corridors]},
             "approved_places.json": {"places": [asdict(p) for p in self.places]},
             "thresholds.json": {
-                f.name: (dict(v) if isinstance(v := getattr(self.thresholds, f.name), Mapping) else v)
+                f.name: (
+                    dict(v) if isinstance(v := getattr(self.thresholds, f.name), Mapping) else v
+                )
                 for f in fields(Thresholds)
             },
         }
@@ -139,10 +143,9 @@ def distance_to_polyline_m(lat: float, lon: float, points: Iterable[tuple[float,
     prev: tuple[float, float] | None = None
     for plat, plon in points:
         x, y = (plon - lon) * kx, (plat - lat) * ky
-        if prev is None:
-            best = math.hypot(x, y)
-        else:
-            best = min(best, _segment_distance(prev, (x, y)))
+        # A lone point is its own "segment"; otherwise the nearest segment so far wins.
+        seg = math.hypot(x, y) if prev is None else _segment_distance(prev, (x, y))
+        best = min(best, seg)
         prev = (x, y)
     return best
 
@@ -235,7 +238,9 @@ def parse_reference(documents: Mapping[str, Any]) -> Reference:
     corridors = documents["corridors.json"].get("corridors")
     places = documents["approved_places.json"].get("places")
     if not isinstance(corridors, list) or not isinstance(places, list):
-        raise ReferenceError("corridors.json needs a 'corridors' list, approved_places.json a 'places' list")
+        raise ReferenceError(
+            "corridors.json needs a 'corridors' list, approved_places.json a 'places' list"
+        )
     return Reference(
         tuple(_corridor(c, f"corridors.json[{i}]") for i, c in enumerate(corridors)),
         tuple(_place(p, f"approved_places.json[{i}]") for i, p in enumerate(places)),

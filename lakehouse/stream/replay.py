@@ -13,6 +13,7 @@ measured on a whole day in seconds.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections import defaultdict
@@ -65,10 +66,8 @@ def landed_lines(lake_root: str) -> list[bytes]:
         for i, line in enumerate(path.read_bytes().splitlines()):
             if not line.strip():
                 continue
-            try:
+            with contextlib.suppress(ValueError, KeyError, TypeError):
                 last = json.loads(line)["event_time"]
-            except (ValueError, KeyError, TypeError):
-                pass
             keyed.append((last, n * 10_000_000 + i, line))
     keyed.sort(key=lambda k: (k[0], k[1]))
     return [line for _, _, line in keyed]
@@ -89,7 +88,9 @@ def truth(ground_truth_path: str) -> dict[str, set[str]]:
 
     table = pq.read_table(local_path(ground_truth_path), columns=["mrn", "transit", "fraud_types"])
     out: dict[str, set[str]] = {}
-    for mrn, transit, kinds in zip(*(table.column(c).to_pylist() for c in table.column_names), strict=True):
+    for mrn, transit, kinds in zip(
+        *(table.column(c).to_pylist() for c in table.column_names), strict=True
+    ):
         if transit:
             out[mrn] = {k for k in (kinds or "").split(";") if k in ECTS_FRAUD}
     return out
@@ -150,7 +151,13 @@ def score(alerts: Iterable[Alert], planted: dict[str, set[str]]) -> list[Score]:
         hit = {m for m, k in kinds_by_mrn.items() if kind in k and m in planted}
         positive = {m for m, types in planted.items() if types & frauds}
         scores.append(
-            Score(kind, len(positive), len(hit & positive), len(hit - positive), len(planted) - len(positive))
+            Score(
+                kind,
+                len(positive),
+                len(hit & positive),
+                len(hit - positive),
+                len(planted) - len(positive),
+            )
         )
     return scores
 
@@ -178,7 +185,9 @@ def publish_lines(
         nonlocal acked
         acked += err is None
 
-    producer = Producer(client_conf(bootstrap_servers, **{"linger.ms": 2, "enable.idempotence": True}))
+    producer = Producer(
+        client_conf(bootstrap_servers, **{"linger.ms": 2, "enable.idempotence": True})
+    )
     start = time.monotonic()
     for n, line in enumerate(lines, 1):
         while True:
@@ -205,7 +214,12 @@ class AlertWatcher:
     that completed the evidence was published to the events topic.
     """
 
-    def __init__(self, bootstrap_servers: str, topic: str, on_alert: Callable[[dict, float], None] | None = None) -> None:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        topic: str,
+        on_alert: Callable[[dict, float], None] | None = None,
+    ) -> None:
         import threading
 
         self.bootstrap_servers = bootstrap_servers
@@ -246,7 +260,9 @@ class AlertWatcher:
                     continue
                 arrived = time.time()
                 alert = json.loads(msg.value())
-                latency = arrived - datetime.fromisoformat(alert["trigger_published_at"]).timestamp()
+                latency = (
+                    arrived - datetime.fromisoformat(alert["trigger_published_at"]).timestamp()
+                )
                 self.alerts.append((alert, latency))
                 if self.on_alert is not None:
                     self.on_alert(alert, latency)

@@ -182,14 +182,21 @@ def _seal_rule(ctx: TripContext) -> list[Finding]:
         if e.event_type not in SEAL_BREACH_TYPES:
             continue
         lat, lon = ctx.position_at(e)
-        place = None if lat is None or lon is None else ctx.ref.place_at(lat, lon, offices_only=True)
+        place = (
+            None if lat is None or lon is None else ctx.ref.place_at(lat, lon, offices_only=True)
+        )
         if place is None:
             triggers.append(e)
         elif place.office_code not in (None, ctx.state.destination) and e.event_type == "opened":
             wrong_office.append(e)
     clears = [e for e in ctx.state.buffer if e.event_type in RESEAL_TYPES]
     return [
-        ("seal_breach", triggers, clears, lambda e: f"seal {e.event_type} outside any approved office"),
+        (
+            "seal_breach",
+            triggers,
+            clears,
+            lambda e: f"seal {e.event_type} outside any approved office",
+        ),
         (
             "wrong_destination",
             wrong_office,
@@ -204,7 +211,9 @@ def _deviation_rule(ctx: TripContext) -> list[Finding]:
     corridors = ctx.ref.corridors_for(ctx.state.departure, ctx.state.destination)
     positions = ctx.positions
     if not corridors:
-        return [("unknown_corridor", positions[:1], [], lambda e: "no corridor approved for this route")]
+        return [
+            ("unknown_corridor", positions[:1], [], lambda e: "no corridor approved for this route")
+        ]
     limit = ctx.ref.thresholds.deviation_distance_m
     off = [e for e in positions if (e.corridor_m or 0.0) > limit]
     on = [e for e in positions if (e.corridor_m or 0.0) <= limit]
@@ -238,12 +247,18 @@ def _stop_rule(ctx: TripContext) -> list[Finding]:
             "long_stop",
             triggers,
             clears,
-            lambda e: f"stopped {(e.t - anchors[e.event_id].t) / 60:.0f} min outside approved places",
+            lambda e: (
+                f"stopped {(e.t - anchors[e.event_id].t) / 60:.0f} min outside approved places"
+            ),
         )
     ]
 
 
-RULES: tuple[Callable[[TripContext], list[Finding]], ...] = (_seal_rule, _deviation_rule, _stop_rule)
+RULES: tuple[Callable[[TripContext], list[Finding]], ...] = (
+    _seal_rule,
+    _deviation_rule,
+    _stop_rule,
+)
 
 
 def _incident(ctx: TripContext, finding: Finding) -> Alert | None:

@@ -22,7 +22,10 @@ from lakehouse.tables import QUARANTINE, TableSpec
 
 log = logging.getLogger(__name__)
 
-EVIDENCE = "array<struct<event_id:string, event_type:string, event_time:timestamp, latitude:double, longitude:double>>"
+EVIDENCE = (
+    "array<struct<event_id:string, event_type:string, event_time:timestamp,"
+    " latitude:double, longitude:double>>"
+)
 ALERTS = TableSpec(
     "gold",
     "ects_alerts",
@@ -81,7 +84,9 @@ class AlertPublisher:
             partitions = consumer.list_topics(self.topic, timeout=30).topics[self.topic].partitions
             assigned = []
             for p in partitions:
-                low, high = consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=30)
+                low, high = consumer.get_watermark_offsets(
+                    TopicPartition(self.topic, p), timeout=30
+                )
                 if high > low:
                     assigned.append(TopicPartition(self.topic, p, max(low, high - 64)))
             best: int | None = None
@@ -105,7 +110,9 @@ class AlertPublisher:
         producer.begin_transaction()
         headers = [("query", self.query_name.encode()), ("batch_id", str(batch_id).encode())]
         for alert in alerts:
-            producer.produce(self.topic, json.dumps(alert).encode(), alert["trip_id"].encode(), headers=headers)
+            producer.produce(
+                self.topic, json.dumps(alert).encode(), alert["trip_id"].encode(), headers=headers
+            )
         producer.commit_transaction(30)
         self.last_batch = batch_id
         return True

@@ -92,14 +92,25 @@ def _processor_class() -> type:
             self.handle = handle
             self.state = handle.getValueState("trip", STATE_DDL, STATE_TTL_MS)
 
-        def handleInputRows(self, key: Any, rows: Iterator[pd.DataFrame], timerValues: Any) -> Iterator[pd.DataFrame]:
+        # Method and argument names are pyspark's StatefulProcessor API.
+        def handleInputRows(  # noqa: N802
+            self,
+            key: Any,
+            rows: Iterator[pd.DataFrame],
+            timerValues: Any,  # noqa: N803
+        ) -> Iterator[pd.DataFrame]:
             state = self._load(key[0])
             batch = pd.concat(list(rows), ignore_index=True)
             out = trip_batch(state, batch, self.ref)
             self._save(state, timerValues.getCurrentProcessingTimeInMs())
             yield pd.DataFrame(out, columns=["row_kind", "payload"])
 
-        def handleExpiredTimer(self, key: Any, timerValues: Any, expiredTimerInfo: Any) -> Iterator[pd.DataFrame]:
+        def handleExpiredTimer(  # noqa: N802
+            self,
+            key: Any,
+            timerValues: Any,  # noqa: N803
+            expiredTimerInfo: Any,  # noqa: N803
+        ) -> Iterator[pd.DataFrame]:
             from lakehouse.stream.rules import on_silence
 
             state = self._load(key[0])
@@ -136,17 +147,28 @@ def trip_batch(state: Any, batch: pd.DataFrame, ref: Reference) -> list[tuple[st
     out: list[tuple[str, str]] = []
     events: list[tuple[Any, dict[str, Any]]] = []
     sources: dict[str, tuple[str, str]] = {}
-    for value, published_ms, source in zip(batch["value"], batch["published_ms"], batch["source"], strict=True):
+    for value, published_ms, source in zip(
+        batch["value"], batch["published_ms"], batch["source"], strict=True
+    ):
         text = value if isinstance(value, str) else ""
         outcomes = list(parse_ects_events(text.encode(), source)) if text.strip() else []
         if not outcomes:
-            out.append(_quarantine(source, text, "EMPTY", "empty Kafka record", None, None, "empty"))
+            out.append(
+                _quarantine(source, text, "EMPTY", "empty Kafka record", None, None, "empty")
+            )
         for o in outcomes:
             if not isinstance(o, ParsedRecord):
-                out.append(_quarantine(source, text, o.error_code, o.reason, o.field, o.value, o.rule))
+                out.append(
+                    _quarantine(source, text, o.error_code, o.reason, o.field, o.value, o.rule)
+                )
             elif o.record["trip_id"] != state.trip_id:
-                reason = f"Kafka key {state.trip_id!r} is not the event's trip_id {o.record['trip_id']!r}"
-                out.append(_quarantine(source, text, "MAPPING", reason, "trip_id", o.record["trip_id"], "kafka_key"))
+                trip = o.record["trip_id"]
+                reason = f"Kafka key {state.trip_id!r} is not the event's trip_id {trip!r}"
+                out.append(
+                    _quarantine(
+                        source, text, "MAPPING", reason, "trip_id", o.record["trip_id"], "kafka_key"
+                    )
+                )
             else:
                 events.append((event_from_record(o.record, int(published_ms)), o.record))
                 sources[o.record["event_id"]] = (source, text)
@@ -155,7 +177,9 @@ def trip_batch(state: Any, batch: pd.DataFrame, ref: Reference) -> list[tuple[st
     for e in result.late:
         source, text = sources[e.event_id]
         reason = f"event_time older than the trip's watermark (allowed lateness {lateness:.0f} s)"
-        out.append(_quarantine(source, text, "LATE", reason, "event_time", _iso(e.t), "allowed_lateness"))
+        out.append(
+            _quarantine(source, text, "LATE", reason, "event_time", _iso(e.t), "allowed_lateness")
+        )
     out.extend(("alert", alert_payload(a)) for a in result.alerts)
     return out
 
@@ -165,7 +189,13 @@ def _iso(t: float) -> str:
 
 
 def _quarantine(
-    source: str, raw: str, code: str, reason: str, field: str | None, value: str | None, rule: str | None
+    source: str,
+    raw: str,
+    code: str,
+    reason: str,
+    field: str | None,
+    value: str | None,
+    rule: str | None,
 ) -> tuple[str, str]:
     row = {
         "source_uri": source,
@@ -190,10 +220,18 @@ def alert_payload(alert: Any) -> str:
     doc = asdict(alert)
     doc["event_time"] = _iso(alert.event_time)
     doc["alert_time"] = datetime.now(UTC).isoformat()
-    doc["trigger_published_at"] = datetime.fromtimestamp(alert.trigger_published_ms / 1000, UTC).isoformat()
+    doc["trigger_published_at"] = datetime.fromtimestamp(
+        alert.trigger_published_ms / 1000, UTC
+    ).isoformat()
     doc.pop("trigger_published_ms")
     doc["evidence"] = [
-        {"event_id": e.event_id, "event_type": e.event_type, "event_time": _iso(e.t), "latitude": e.lat, "longitude": e.lon}
+        {
+            "event_id": e.event_id,
+            "event_type": e.event_type,
+            "event_time": _iso(e.t),
+            "latitude": e.lat,
+            "longitude": e.lon,
+        }
         for e in alert.evidence
     ]
     return json.dumps(doc)
@@ -207,7 +245,9 @@ class BatchSink:
 
     def __init__(self, options: StreamOptions) -> None:
         self.options = options
-        self.publisher = AlertPublisher(options.bootstrap_servers, options.query_name, options.alerts_topic)
+        self.publisher = AlertPublisher(
+            options.bootstrap_servers, options.query_name, options.alerts_topic
+        )
 
     def __call__(self, df: DataFrame, batch_id: int) -> None:
         rows = df.collect()
@@ -217,10 +257,24 @@ class BatchSink:
         spark = df.sparkSession
         now = datetime.now(UTC)
         if alerts:
-            _append(spark, ALERTS, [_alert_row(a) for a in alerts], self.options.alerts_uri, f"{self.options.query_name}-alerts", batch_id)
+            _append(
+                spark,
+                ALERTS,
+                [_alert_row(a) for a in alerts],
+                self.options.alerts_uri,
+                f"{self.options.query_name}-alerts",
+                batch_id,
+            )
         if bad:
             rows_q = [{**q, "batch_id": batch_id, "quarantined_at": now} for q in bad]
-            _append(spark, STREAM_QUARANTINE, rows_q, self.options.quarantine_uri, f"{self.options.query_name}-quarantine", batch_id)
+            _append(
+                spark,
+                STREAM_QUARANTINE,
+                rows_q,
+                self.options.quarantine_uri,
+                f"{self.options.query_name}-quarantine",
+                batch_id,
+            )
 
 
 def _ts(text: str | None) -> datetime | None:
@@ -235,7 +289,9 @@ def _alert_row(a: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _append(spark: SparkSession, spec: Any, rows: list[dict[str, Any]], uri: str, app_id: str, batch_id: int) -> None:
+def _append(
+    spark: SparkSession, spec: Any, rows: list[dict[str, Any]], uri: str, app_id: str, batch_id: int
+) -> None:
     from pyspark.sql.types import _parse_datatype_string
 
     schema = _parse_datatype_string(spec.ddl)
@@ -285,7 +341,9 @@ def build(spark: SparkSession, ref: Reference, options: StreamOptions) -> DataFr
         F.coalesce(F.col("key").cast("string"), F.lit("")).alias("trip_key"),
         F.col("value").cast("string").alias("value"),
         F.unix_millis(F.col("timestamp")).alias("published_ms"),
-        F.format_string("kafka://%s/%d/%d", F.col("topic"), F.col("partition"), F.col("offset")).alias("source"),
+        F.format_string(
+            "kafka://%s/%d/%d", F.col("topic"), F.col("partition"), F.col("offset")
+        ).alias("source"),
     )
     return events.groupBy("trip_key").transformWithStateInPandas(
         statefulProcessor=_processor_class()(ref),
@@ -327,7 +385,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = get_settings()
     ref = load_reference(LakeFiles(settings), settings.lake_root)
     spark = get_spark(settings, app_name="ects-alerts")
-    query = start(spark, ref, StreamOptions.for_lake(settings, args.bootstrap_servers, trigger=args.trigger))
+    query = start(
+        spark, ref, StreamOptions.for_lake(settings, args.bootstrap_servers, trigger=args.trigger)
+    )
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     try:

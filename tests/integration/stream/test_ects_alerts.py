@@ -17,7 +17,14 @@ from pathlib import Path
 import pytest
 
 from lakehouse.simulator.engine import generate
-from lakehouse.stream.kafka import ALERTS_TOPIC, EVENTS_TOPIC, KafkaServer, client_conf, ensure_topics, free_port
+from lakehouse.stream.kafka import (
+    ALERTS_TOPIC,
+    EVENTS_TOPIC,
+    KafkaServer,
+    client_conf,
+    ensure_topics,
+    free_port,
+)
 from lakehouse.stream.reference import Thresholds
 from lakehouse.stream.replay import (
     alert_from_message,
@@ -37,7 +44,9 @@ CLEAN_TRIPS = 3
 
 @pytest.fixture(scope="module")
 def kafka(run_dir: Path):
-    server = KafkaServer(run_dir / "kafka", Path.home() / ".cache" / "customs-lakehouse", port=free_port())
+    server = KafkaServer(
+        run_dir / "kafka", Path.home() / ".cache" / "customs-lakehouse", port=free_port()
+    )
     server.start(timeout=300)
     ensure_topics(server.bootstrap_servers, {EVENTS_TOPIC: 2, ALERTS_TOPIC: 2})
     yield server
@@ -128,4 +137,3 @@ def test_alerts_once_across_a_restart(spark, lake, kafka, tmp_path: Path) -> Non
     assert last_batch >= batch
     assert len(_consume_alerts(kafka.bootstrap_servers)) == len(published)
     assert spark.read.format("delta").load(options.alerts_uri).count() == len(published)
-

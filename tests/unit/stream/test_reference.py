@@ -27,13 +27,25 @@ def docs(**overrides: object) -> dict:
     base = {
         "corridors.json": {
             "corridors": [
-                {"corridor_id": "C1", "office_of_departure": "A", "office_of_destination": "B",
-                 "points": [[0.0, 10.0], [0.0, 11.0]]}
+                {
+                    "corridor_id": "C1",
+                    "office_of_departure": "A",
+                    "office_of_destination": "B",
+                    "points": [[0.0, 10.0], [0.0, 11.0]],
+                }
             ]
         },
         "approved_places.json": {
-            "places": [{"place_id": "p", "kind": "office", "latitude": 0.0, "longitude": 10.0,
-                        "radius_m": 500, "office_code": "A"}]
+            "places": [
+                {
+                    "place_id": "p",
+                    "kind": "office",
+                    "latitude": 0.0,
+                    "longitude": 10.0,
+                    "radius_m": 500,
+                    "office_code": "A",
+                }
+            ]
         },
         "thresholds.json": {"deviation_distance_m": 2500},
     }
@@ -49,10 +61,14 @@ def test_distances_in_metres() -> None:
 
 
 @given(st.floats(-60, 60), st.floats(-170, 170), st.floats(-0.05, 0.05), st.floats(-0.05, 0.05))
-def test_polyline_distance_agrees_with_haversine_to_a_vertex(lat: float, lon: float, dlat: float, dlon: float) -> None:
+def test_polyline_distance_agrees_with_haversine_to_a_vertex(
+    lat: float, lon: float, dlat: float, dlon: float
+) -> None:
     """A one-point 'polyline' is a point: the projection must agree with the great circle."""
     direct = distance_m(lat, lon, lat + dlat, lon + dlon)
-    assert distance_to_polyline_m(lat, lon, [(lat + dlat, lon + dlon)]) == pytest.approx(direct, rel=2e-3, abs=1)
+    assert distance_to_polyline_m(lat, lon, [(lat + dlat, lon + dlon)]) == pytest.approx(
+        direct, rel=2e-3, abs=1
+    )
 
 
 def test_parse_keeps_defaults_for_thresholds_not_given() -> None:
@@ -69,12 +85,37 @@ def test_parse_keeps_defaults_for_thresholds_not_given() -> None:
         ({"thresholds.json": {"deviation_km": 3}}, r"unknown keys \['deviation_km'\]"),
         ({"thresholds.json": {"stop_after_s": "2h"}}, r"stop_after_s='2h' is not a finite number"),
         ({"thresholds.json": {"silent_after_s": -1}}, "must not be negative"),
-        ({"corridors.json": {"corridors": [{"corridor_id": "C", "office_of_departure": "A",
-                                            "office_of_destination": "B", "points": [[0, 1]]}]}},
-         r"corridors.json\[0\]: points must list at least two"),
-        ({"approved_places.json": {"places": [{"place_id": "p", "kind": "office", "latitude": 0,
-                                               "longitude": 0, "radius_m": 0}]}},
-         r"approved_places.json\[0\]: radius_m=0.0 must be positive"),
+        (
+            {
+                "corridors.json": {
+                    "corridors": [
+                        {
+                            "corridor_id": "C",
+                            "office_of_departure": "A",
+                            "office_of_destination": "B",
+                            "points": [[0, 1]],
+                        }
+                    ]
+                }
+            },
+            r"corridors.json\[0\]: points must list at least two",
+        ),
+        (
+            {
+                "approved_places.json": {
+                    "places": [
+                        {
+                            "place_id": "p",
+                            "kind": "office",
+                            "latitude": 0,
+                            "longitude": 0,
+                            "radius_m": 0,
+                        }
+                    ]
+                }
+            },
+            r"approved_places.json\[0\]: radius_m=0.0 must be positive",
+        ),
     ],
 )
 def test_bad_reference_names_file_and_field(override: dict, message: str) -> None:

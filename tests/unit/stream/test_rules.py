@@ -31,8 +31,15 @@ REF = Reference(
 )
 
 
-def ev(n: int, minute: float, kind: str = "position", lat: float | None = 0.0, lon: float | None = None,
-       speed: float | None = 50.0, trip: str = "T1") -> dict:
+def ev(
+    n: int,
+    minute: float,
+    kind: str = "position",
+    lat: float | None = 0.0,
+    lon: float | None = None,
+    speed: float | None = 50.0,
+    trip: str = "T1",
+) -> dict:
     """A bronze record as the contract parser builds it."""
     return {
         "event_id": f"{trip}-{n:04d}",
@@ -90,13 +97,13 @@ def test_a_detour_with_a_broken_seal_raises_each_kind_once() -> None:
 
 
 def test_a_seal_opened_at_another_office_is_a_wrong_destination() -> None:
-    recs = clean_trip()[:60] + [ev(900, 301, "opened", lon=10.5, speed=0.0)]
+    recs = [*clean_trip()[:60], ev(900, 301, "opened", lon=10.5, speed=0.0)]
     _, alerts = run(recs)
     assert [a.kind for a in alerts] == ["wrong_destination"]
 
 
 def test_a_seal_event_without_coordinates_is_placed_at_the_last_fix() -> None:
-    recs = clean_trip()[:40] + [ev(900, 196, "tamper", lat=None, lon=None, speed=None)]
+    recs = [*clean_trip()[:40], ev(900, 196, "tamper", lat=None, lon=None, speed=None)]
     _, alerts = run(recs)
     assert [a.kind for a in alerts] == ["seal_breach"]
     assert alerts[0].latitude == 0.0
@@ -120,7 +127,7 @@ def test_two_separate_deviations_are_two_incidents() -> None:
 
 def test_repeated_deliveries_are_ignored() -> None:
     recs = detour_trip()
-    state, alerts = run(recs + recs[30:70])
+    _, alerts = run(recs + recs[30:70])
     assert len(alerts) == 3
 
 
@@ -157,8 +164,14 @@ def _kinds(alerts: list) -> list[tuple[str, str]]:
 
 
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 10_000), batch=st.integers(1, 12), seal=st.sampled_from(["tamper", "opened", None]))
-def test_buffered_and_shuffled_delivery_gives_the_same_alerts(seed: int, batch: int, seal: str | None) -> None:
+@given(
+    seed=st.integers(0, 10_000),
+    batch=st.integers(1, 12),
+    seal=st.sampled_from(["tamper", "opened", None]),
+)
+def test_buffered_and_shuffled_delivery_gives_the_same_alerts(
+    seed: int, batch: int, seal: str | None
+) -> None:
     """A device that buffers offline sends its backlog in any order, within the lateness."""
     recs = detour_trip(seal)
     rnd = random.Random(seed)

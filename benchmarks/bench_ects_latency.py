@@ -69,7 +69,7 @@ def main() -> int:
     from lakehouse.simulator import generate
     from lakehouse.spark import get_spark
     from lakehouse.stream.reference import Thresholds
-    from spark_jobs.stream.ects_alerts import StreamOptions, start
+    from spark_jobs.stream.ects_alerts import StreamOptions, SupervisedQuery
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="bench-ects-"))
     settings = load_settings(
@@ -92,7 +92,7 @@ def main() -> int:
         )
         spark = get_spark(settings, app_name="bench-ects-latency")
         options = StreamOptions.for_lake(settings, kafka.bootstrap_servers, trigger=args.trigger)
-        query = start(spark, ref, options)
+        query = SupervisedQuery(spark, ref, options)
         watcher = AlertWatcher(kafka.bootstrap_servers, ALERTS_TOPIC).start()
         progress: list[dict] = []
         done = threading.Event()
@@ -100,7 +100,8 @@ def main() -> int:
         def follow() -> None:
             seen = -1
             while not done.is_set():
-                p = query.lastProgress
+                query.check()  # restarts after a transient failure, counted in the output
+                p = query.query.lastProgress
                 if p and p["batchId"] != seen:
                     seen = p["batchId"]
                     progress.append(p)
@@ -110,10 +111,10 @@ def main() -> int:
         t0 = time.monotonic()
         acked = publish_lines(kafka.bootstrap_servers, EVENTS_TOPIC, lines, rate=args.rate)
         publish_s = time.monotonic() - t0
-        query.processAllAvailable()
+        query.process_all_available()
         time.sleep(3)
         done.set()
-        for p in query.recentProgress:
+        for p in query.query.recentProgress:
             if all(p["batchId"] != q["batchId"] for q in progress):
                 progress.append(p)
         query.stop()
@@ -136,6 +137,7 @@ def main() -> int:
         "batches": len(durations),
         "batch_s_p50": round(percentile(durations, 50), 3),
         "batch_s_p95": round(percentile(durations, 95), 3),
+        "query_restarts": 3 - query.restarts_left,
         "trigger": args.trigger,
         "state_store": "RocksDB",
         "kafka_partitions": args.partitions,

@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         simulator_reference,
         truth,
     )
-    from spark_jobs.stream.ects_alerts import StreamOptions, start
+    from spark_jobs.stream.ects_alerts import StreamOptions, SupervisedQuery
 
     settings = settings_from(args)
     if settings.is_s3:
@@ -97,11 +97,11 @@ def run(args: argparse.Namespace) -> int:
             settings, kafka.bootstrap_servers, query_name=f"demo{kafka.port}"
         )
         watcher = AlertWatcher(kafka.bootstrap_servers, ALERTS_TOPIC, _print_alert).start()
-        query = start(spark, ref, options)
+        query = SupervisedQuery(spark, ref, options)
         try:
             say(f"replaying {len(lines):,} ECTS events at {args.rate:,.0f}/s")
             sent = publish_lines(kafka.bootstrap_servers, EVENTS_TOPIC, lines, rate=args.rate)
-            query.processAllAvailable()
+            query.process_all_available()
             time.sleep(2)
         finally:
             query.stop()

@@ -370,6 +370,56 @@ def start(spark: SparkSession, ref: Reference, options: StreamOptions) -> Stream
     )
 
 
+# Failures that a restart from the checkpoint cures. Spark gives the Python worker it starts
+# on the driver for transformWithState a hard-coded 10 s to connect back; on an overloaded
+# machine the interpreter start alone can take longer.
+TRANSIENT = ("Python worker failed to connect back", "CANNOT_OPEN_SOCKET")
+
+
+class SupervisedQuery:
+    """The query, restarted from its checkpoint after a transient failure (a few times).
+
+    Restarting is safe by construction: the checkpoint replays the unfinished micro-batch and
+    the sink skips what it had already published or committed.
+    """
+
+    def __init__(
+        self, spark: SparkSession, ref: Reference, options: StreamOptions, restarts: int = 3
+    ) -> None:
+        self.spark, self.ref, self.options = spark, ref, options
+        self.restarts_left = restarts
+        self.query = start(spark, ref, options)
+
+    def check(self) -> None:
+        """Restart a query that died of a transient failure; re-raise any other failure."""
+        if self.query.isActive:
+            return
+        exc = self.query.exception()
+        if exc is None:
+            return
+        text = str(exc)
+        if self.restarts_left <= 0 or not any(t in text for t in TRANSIENT):
+            raise exc
+        self.restarts_left -= 1
+        log.warning("restarting the ECTS alert query after: %s", text.splitlines()[0][:300])
+        self.query = start(self.spark, self.ref, self.options)
+
+    def process_all_available(self) -> None:
+        """Block until everything published so far is processed (restarting as needed)."""
+        from pyspark.errors import StreamingQueryException
+
+        while True:
+            try:
+                self.query.processAllAvailable()
+                return
+            except StreamingQueryException:
+                self.check()
+
+    def stop(self) -> None:
+        """Stop the query (idempotent)."""
+        self.query.stop()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Production entry point: run until SIGTERM/SIGINT, then stop the query cleanly."""
     from lakehouse.settings import get_settings
@@ -385,16 +435,17 @@ def main(argv: list[str] | None = None) -> int:
     settings = get_settings()
     ref = load_reference(LakeFiles(settings), settings.lake_root)
     spark = get_spark(settings, app_name="ects-alerts")
-    query = start(
-        spark, ref, StreamOptions.for_lake(settings, args.bootstrap_servers, trigger=args.trigger)
-    )
-    stop = []
+    options = StreamOptions.for_lake(settings, args.bootstrap_servers, trigger=args.trigger)
+    query = SupervisedQuery(spark, ref, options)
+    stop: list[int] = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     try:
-        while query.isActive and not stop:
-            if args.status_file and query.lastProgress:
+        while not stop:
+            query.check()
+            progress = query.query.lastProgress
+            if args.status_file and progress:
                 with open(args.status_file, "w") as fh:
-                    json.dump(query.lastProgress, fh)
+                    json.dump(progress, fh)
             time.sleep(1)
     except KeyboardInterrupt:
         pass

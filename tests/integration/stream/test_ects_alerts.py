@@ -91,7 +91,7 @@ def _consume_alerts(bootstrap: str) -> list[dict]:
 
 
 def test_alerts_once_across_a_restart(spark, lake, kafka, tmp_path: Path) -> None:
-    from spark_jobs.stream.ects_alerts import BatchSink, StreamOptions, start
+    from spark_jobs.stream.ects_alerts import BatchSink, StreamOptions, SupervisedQuery
 
     lines, planted = _day(tmp_path)
     lines.insert(len(lines) // 3, b'{"event_id": "broken", "trip_id": ')  # unkeyed and invalid
@@ -100,14 +100,14 @@ def test_alerts_once_across_a_restart(spark, lake, kafka, tmp_path: Path) -> Non
     half = len(lines) // 2
 
     assert publish_lines(kafka.bootstrap_servers, EVENTS_TOPIC, lines[:half]) == half
-    query = start(spark, ref, options)
-    query.processAllAvailable()
+    query = SupervisedQuery(spark, ref, options)
+    query.process_all_available()
     query.stop()  # the job goes away mid-stream; its checkpoint stays on the lake
     assert publish_lines(kafka.bootstrap_servers, EVENTS_TOPIC, lines[half:]) == len(lines) - half
-    query = start(spark, ref, options)
+    query = SupervisedQuery(spark, ref, options)
     try:
-        query.processAllAvailable()
-        last_batch = query.lastProgress["batchId"]
+        query.process_all_available()
+        last_batch = query.query.lastProgress["batchId"]
     finally:
         query.stop()
 

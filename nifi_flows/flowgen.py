@@ -628,6 +628,26 @@ def cms_http() -> dict[str, Any]:
     return flow.definition()
 
 
+def _consume_ects(flow: _Flow, client_suffix: str, comments: str) -> str:
+    """ConsumeMQTT on the ECTS topic (QoS 1); each flow needs its own MQTT client id."""
+    return flow.processor(
+        "Consume ECTS events",
+        "org.apache.nifi.processors.mqtt.ConsumeMQTT",
+        MQTT,
+        {
+            "Broker URI": "#{ects.mqtt.broker.uri}",
+            "Client ID": f"#{{ects.mqtt.client.id}}{client_suffix}",
+            "Topic Filter": "#{ects.mqtt.topic.filter}",
+            "Quality of Service(QoS)": "1",
+            "Max Queue Size": "10000",
+            "Username": "#{ects.mqtt.username}",
+            "Password": "#{ects.mqtt.password}",
+        },
+        sensitive=["Password"],
+        comments=comments,
+    )
+
+
 def ects_mqtt() -> dict[str, Any]:
     """ECTS GPS and e-seal events from MQTT, batched into NDJSON files."""
     flow = _Flow(
@@ -637,21 +657,8 @@ def ects_mqtt() -> dict[str, Any]:
         "into NDJSON files of at most #{ects.batch.max.events} events or #{ects.batch.max.age} "
         "of waiting. Needs nifi-mqtt-nar 2.3.0 (not on the development mirror: never run here).",
     )
-    consume = flow.processor(
-        "Consume ECTS events",
-        "org.apache.nifi.processors.mqtt.ConsumeMQTT",
-        MQTT,
-        {
-            "Broker URI": "#{ects.mqtt.broker.uri}",
-            "Client ID": "#{ects.mqtt.client.id}",
-            "Topic Filter": "#{ects.mqtt.topic.filter}",
-            "Quality of Service(QoS)": "1",
-            "Max Queue Size": "10000",
-            "Username": "#{ects.mqtt.username}",
-            "Password": "#{ects.mqtt.password}",
-        },
-        sensitive=["Password"],
-        comments="QoS 1: at least once; bronze drops duplicate event ids downstream.",
+    consume = _consume_ects(
+        flow, "", "QoS 1: at least once; bronze drops duplicate event ids downstream."
     )
     merge = flow.processor(
         "Batch events into NDJSON",
@@ -697,22 +704,7 @@ def ects_mqtt_to_kafka() -> dict[str, Any]:
         "and keyed by its trip_id (one partition per trip keeps a trip's events in order for "
         "the alert job). Runs beside 'ECTS MQTT events', which lands the same events in batches.",
     )
-    consume = flow.processor(
-        "Consume ECTS events",
-        "org.apache.nifi.processors.mqtt.ConsumeMQTT",
-        MQTT,
-        {
-            "Broker URI": "#{ects.mqtt.broker.uri}",
-            "Client ID": "#{ects.mqtt.client.id}-kafka",
-            "Topic Filter": "#{ects.mqtt.topic.filter}",
-            "Quality of Service(QoS)": "1",
-            "Max Queue Size": "10000",
-            "Username": "#{ects.mqtt.username}",
-            "Password": "#{ects.mqtt.password}",
-        },
-        sensitive=["Password"],
-        comments="Own client id: both ECTS flows receive every event.",
-    )
+    consume = _consume_ects(flow, "-kafka", "Own client id: both ECTS flows receive every event.")
     key = flow.processor(
         "Read the trip id",
         "org.apache.nifi.processors.standard.EvaluateJsonPath",

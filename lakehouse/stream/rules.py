@@ -118,6 +118,8 @@ class TripState:
     counts: dict[str, int] = field(default_factory=dict)  # kind -> incidents raised
     ended: bool = False
     silent: bool = False
+    seen_ms: int = 0  # newest publish time of the trip's events (the silence rule's clock)
+    timer_ms: int = 0  # the pending silence timer, 0 for none
 
     def watermark(self, lateness: float) -> float:
         """Event time before which this trip's events are late."""
@@ -138,6 +140,8 @@ class TripState:
                 "counts": self.counts,
                 "ended": self.ended,
                 "silent": self.silent,
+                "seen_ms": self.seen_ms,
+                "timer_ms": self.timer_ms,
             },
             separators=(",", ":"),
         )
@@ -389,7 +393,7 @@ def _prune(ctx: TripContext) -> None:
 
 
 def on_silence(state: TripState, ref: Reference) -> Alert | None:
-    """The device has not reported for ``silent_after_s`` of wall-clock time."""
+    """The device has not reported for ``silent_after_s`` (on the event bus's clock)."""
     if state.ended or state.silent or not state.buffer:
         return None
     state.silent = True
@@ -398,4 +402,4 @@ def on_silence(state: TripState, ref: Reference) -> Alert | None:
     ctx = TripContext(state, ref, state.watermark(ref.thresholds.allowed_lateness_s))
     last = state.buffer[-1]
     minutes = ref.thresholds.silent_after_s / 60
-    return _alert(ctx, kind, last, [last], f"no report for {minutes:.0f} min (wall clock)")
+    return _alert(ctx, kind, last, [last], f"no report for {minutes:.0f} min")

@@ -46,6 +46,7 @@ OUTPUT_DDL = "row_kind string, payload string"
 STATE_DDL = "doc string"
 STATE_TTL_MS = 3 * 24 * 3600 * 1000  # a trip's state outlives any transit (days, not weeks)
 PARSER_VERSION = "ects-stream-1"
+BUS_DELAY = "30 seconds"  # how far apart in publish time two partitions' records may arrive
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def _processor_class() -> type:
             state = self._load(key[0])
             batch = pd.concat(list(rows), ignore_index=True)
             out = trip_batch(state, batch, self.ref)
-            self._save(state, timerValues.getCurrentProcessingTimeInMs())
+            self._save(state, max(state.seen_ms, int(batch["published_ms"].max())))
             yield pd.DataFrame(out, columns=["row_kind", "payload"])
 
         def handleExpiredTimer(  # noqa: N802
@@ -114,10 +115,20 @@ def _processor_class() -> type:
             from lakehouse.stream.rules import on_silence
 
             state = self._load(key[0])
-            alert = on_silence(state, self.ref)
+            state.timer_ms = 0
+            due = state.seen_ms + self._silent_ms
+            alert = None
+            if due > timerValues.getCurrentWatermarkInMs():
+                self._arm(state, due)  # the trip reported since: wait from its last report
+            else:
+                alert = on_silence(state, self.ref)
             self.state.update((state.to_json(),))
             rows = [("alert", alert_payload(alert))] if alert else []
             yield pd.DataFrame(rows, columns=["row_kind", "payload"])
+
+        @property
+        def _silent_ms(self) -> int:
+            return int(self.ref.thresholds.silent_after_s * 1000)
 
         def _load(self, trip: str) -> Any:
             from lakehouse.stream.rules import TripState
@@ -125,12 +136,23 @@ def _processor_class() -> type:
             stored = self.state.get() if self.state.exists() else None
             return TripState.from_json(stored[0]) if stored else TripState(trip)
 
-        def _save(self, state: Any, now_ms: int) -> None:
+        def _arm(self, state: Any, at_ms: int) -> None:
+            self.handle.registerTimer(at_ms)
+            state.timer_ms = at_ms
+
+        def _save(self, state: Any, seen_ms: int) -> None:
+            """Store the state; keep one silence timer per live trip.
+
+            The timer is not moved on every batch (two state-store calls per trip per batch
+            on the latency path): when it fires early, it re-arms from the last report.
+            """
+            state.seen_ms = seen_ms
+            if state.ended and state.timer_ms:
+                self.handle.deleteTimer(state.timer_ms)
+                state.timer_ms = 0
+            elif not state.ended and not state.timer_ms:
+                self._arm(state, seen_ms + self._silent_ms)
             self.state.update((state.to_json(),))
-            for timer in list(self.handle.listTimers()):
-                self.handle.deleteTimer(timer)
-            if not state.ended:
-                self.handle.registerTimer(now_ms + int(self.ref.thresholds.silent_after_s * 1000))
 
         def close(self) -> None:
             pass
@@ -340,16 +362,26 @@ def build(spark: SparkSession, ref: Reference, options: StreamOptions) -> DataFr
     events = reader.load().select(
         F.coalesce(F.col("key").cast("string"), F.lit("")).alias("trip_key"),
         F.col("value").cast("string").alias("value"),
+        F.col("timestamp").alias("published_at"),
         F.unix_millis(F.col("timestamp")).alias("published_ms"),
         F.format_string(
             "kafka://%s/%d/%d", F.col("topic"), F.col("partition"), F.col("offset")
         ).alias("source"),
     )
-    return events.groupBy("trip_key").transformWithStateInPandas(
-        statefulProcessor=_processor_class()(ref),
-        outputStructType=OUTPUT_DDL,
-        outputMode="Append",
-        timeMode="ProcessingTime",
+    # The silence timers run on the bus's clock: the watermark of the Kafka publish time.
+    # Unlike processing-time timers (which make Spark run a batch on every trigger, data or
+    # not), these fire only when new records move the clock, and a record is only "late" to
+    # Spark if it was published more than BUS_DELAY before the newest one: event-time
+    # lateness is the rules' business (late events go to the quarantine, not to /dev/null).
+    return (
+        events.withWatermark("published_at", BUS_DELAY)
+        .groupBy("trip_key")
+        .transformWithStateInPandas(
+            statefulProcessor=_processor_class()(ref),
+            outputStructType=OUTPUT_DDL,
+            outputMode="Append",
+            timeMode="EventTime",
+        )
     )
 
 

@@ -44,7 +44,9 @@ log = logging.getLogger(__name__)
 
 OUTPUT_DDL = "row_kind string, payload string"
 STATE_DDL = "doc string"
-STATE_TTL_MS = 3 * 24 * 3600 * 1000  # a trip's state outlives any transit (days, not weeks)
+# How long a finished trip's state is kept (bus clock): late repeats of its events within a
+# day are still recognised as repeats.
+KEEP_ENDED_MS = 24 * 3600 * 1000
 PARSER_VERSION = "ects-stream-1"
 BUS_DELAY = "30 seconds"  # how far apart in publish time two partitions' records may arrive
 
@@ -91,7 +93,9 @@ def _processor_class() -> type:
 
         def init(self, handle: Any) -> None:
             self.handle = handle
-            self.state = handle.getValueState("trip", STATE_DDL, STATE_TTL_MS)
+            # No TTL (Spark allows it only with processing-time timers): a finished trip's
+            # state is cleared by its own timer, KEEP_ENDED_MS after its last report.
+            self.state = handle.getValueState("trip", STATE_DDL)
 
         # Method and argument names are pyspark's StatefulProcessor API.
         def handleInputRows(  # noqa: N802
@@ -101,9 +105,10 @@ def _processor_class() -> type:
             timerValues: Any,  # noqa: N803
         ) -> Iterator[pd.DataFrame]:
             state = self._load(key[0])
+            ended_before = state.ended
             batch = pd.concat(list(rows), ignore_index=True)
             out = trip_batch(state, batch, self.ref)
-            self._save(state, max(state.seen_ms, int(batch["published_ms"].max())))
+            self._save(state, max(state.seen_ms, int(batch["published_ms"].max())), ended_before)
             yield pd.DataFrame(out, columns=["row_kind", "payload"])
 
         def handleExpiredTimer(  # noqa: N802
@@ -116,6 +121,10 @@ def _processor_class() -> type:
 
             state = self._load(key[0])
             state.timer_ms = 0
+            if state.ended:
+                self.state.clear()
+                yield pd.DataFrame([], columns=["row_kind", "payload"])
+                return
             due = state.seen_ms + self._silent_ms
             alert = None
             if due > timerValues.getCurrentWatermarkInMs():
@@ -140,16 +149,17 @@ def _processor_class() -> type:
             self.handle.registerTimer(at_ms)
             state.timer_ms = at_ms
 
-        def _save(self, state: Any, seen_ms: int) -> None:
+        def _save(self, state: Any, seen_ms: int, ended_before: bool) -> None:
             """Store the state; keep one silence timer per live trip.
 
             The timer is not moved on every batch (two state-store calls per trip per batch
             on the latency path): when it fires early, it re-arms from the last report.
             """
             state.seen_ms = seen_ms
-            if state.ended and state.timer_ms:
-                self.handle.deleteTimer(state.timer_ms)
-                state.timer_ms = 0
+            if state.ended and not ended_before:
+                if state.timer_ms:
+                    self.handle.deleteTimer(state.timer_ms)
+                self._arm(state, seen_ms + KEEP_ENDED_MS)  # now the timer clears the state
             elif not state.ended and not state.timer_ms:
                 self._arm(state, seen_ms + self._silent_ms)
             self.state.update((state.to_json(),))

@@ -97,10 +97,16 @@ def main() -> int:
         progress: list[dict] = []
         done = threading.Event()
 
+        failed: list[BaseException] = []
+
         def follow() -> None:
             seen = -1
             while not done.is_set():
-                query.check()  # restarts after a transient failure, counted in the output
+                try:
+                    query.check()  # restarts after a transient failure, counted in the output
+                except Exception as exc:  # noqa: BLE001 - reported below, publishing stops
+                    failed.append(exc)
+                    return
                 p = query.query.lastProgress
                 if p and p["batchId"] != seen:
                     seen = p["batchId"]
@@ -109,7 +115,14 @@ def main() -> int:
 
         threading.Thread(target=follow, daemon=True).start()
         t0 = time.monotonic()
-        acked = publish_lines(kafka.bootstrap_servers, EVENTS_TOPIC, lines, rate=args.rate)
+
+        def abort_on_failure(_n: int) -> None:
+            if failed:
+                raise RuntimeError(f"the alert query failed: {failed[0]}")
+
+        acked = publish_lines(
+            kafka.bootstrap_servers, EVENTS_TOPIC, lines, rate=args.rate, on_sent=abort_on_failure
+        )
         publish_s = time.monotonic() - t0
         query.process_all_available()
         time.sleep(3)

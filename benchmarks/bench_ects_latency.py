@@ -104,7 +104,7 @@ def main() -> int:
             while not done.is_set():
                 try:
                     query.check()  # restarts after a transient failure, counted in the output
-                except Exception as exc:  # noqa: BLE001 - reported below, publishing stops
+                except Exception as exc:
                     failed.append(exc)
                     return
                 p = query.query.lastProgress

@@ -11,6 +11,7 @@ records are in the quarantine with their raw text, and a replayed micro-batch ad
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -69,7 +70,7 @@ def _consume_alerts(bootstrap: str) -> list[dict]:
         client_conf(
             bootstrap,
             **{
-                "group.id": "test-alerts",
+                "group.id": f"test-alerts-{time.time_ns()}",  # from the start, every time
                 "auto.offset.reset": "earliest",
                 "isolation.level": "read_committed",
                 "enable.partition.eof": True,

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from lakehouse.cli.common import add_lake_root, settings_from
+from lakehouse.cli.common import add_command, settings_from
 from lakehouse.errors import LakehouseError
 from lakehouse.settings import Settings
 
@@ -28,13 +28,13 @@ class StreamError(LakehouseError, RuntimeError):
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the sub-command."""
-    parser = sub.add_parser(
+    parser = add_command(
+        sub,
         "stream",
         help="start, stop or inspect the ECTS real-time alert job",
         epilog="example: lakehouse stream start --bootstrap-servers 127.0.0.1:9092",
     )
     parser.add_argument("action", choices=("start", "stop", "status"))
-    add_lake_root(parser)
     parser.add_argument(
         "--bootstrap-servers",
         default=os.environ.get("LAKEHOUSE_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),

@@ -15,17 +15,17 @@ import sys
 import time
 from pathlib import Path
 
-from lakehouse.cli.common import add_lake_root, progress, settings_from
+from lakehouse.cli.common import add_command, progress, settings_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the sub-command."""
-    parser = sub.add_parser(
+    parser = add_command(
+        sub,
         "stream-demo",
         help="run Kafka + the ECTS alert job over a replay of a simulated day",
         epilog="example: lakehouse stream-demo --declarations 2000 --rate 1000",
     )
-    add_lake_root(parser)
     parser.add_argument("--declarations", type=int, default=2000, help="declarations to simulate")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--rate", type=float, default=1000.0, help="events published per second")

@@ -57,6 +57,9 @@ MQTT = _bundle("nifi-mqtt-nar")
 AWS = _bundle("nifi-aws-nar")
 AWS_SERVICE_API = _bundle("nifi-aws-service-api-nar")
 SSL_CONTEXT = _bundle("nifi-ssl-context-service-nar")
+KAFKA = _bundle("nifi-kafka-nar")
+KAFKA3_SERVICE = _bundle("nifi-kafka-3-service-nar")
+KAFKA_SERVICE_API = _bundle("nifi-kafka-service-api-nar")
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,13 @@ PARAMETERS: dict[str, ParameterSpec] = {
     ),
     "ects.batch.max.events": ParameterSpec("Most events per landed ECTS file.", "5000"),
     "ects.batch.max.age": ParameterSpec("Longest time an event waits for its file.", "1 min"),
+    # ECTS to Kafka (the real-time alert stream)
+    "ects.kafka.bootstrap.servers": ParameterSpec(
+        "Kafka bootstrap servers of the ECTS event bus.", "127.0.0.1:9092"
+    ),
+    "ects.kafka.topic": ParameterSpec(
+        "Kafka topic of raw ECTS events, keyed by trip.", "ects-events"
+    ),
     # ERP database
     "erp.db.url": ParameterSpec(
         "JDBC URL of the ERP database.", "jdbc:postgresql://erp-db:5432/erp"
@@ -684,6 +694,26 @@ def cms_http() -> dict[str, Any]:
     return flow.definition()
 
 
+def _consume_ects(flow: _Flow, client_suffix: str, comments: str) -> str:
+    """ConsumeMQTT on the ECTS topic (QoS 1); each flow needs its own MQTT client id."""
+    return flow.processor(
+        "Consume ECTS events",
+        "org.apache.nifi.processors.mqtt.ConsumeMQTT",
+        MQTT,
+        {
+            "Broker URI": "#{ects.mqtt.broker.uri}",
+            "Client ID": f"#{{ects.mqtt.client.id}}{client_suffix}",
+            "Topic Filter": "#{ects.mqtt.topic.filter}",
+            "Quality of Service(QoS)": "1",
+            "Max Queue Size": "10000",
+            "Username": "#{ects.mqtt.username}",
+            "Password": "#{ects.mqtt.password}",
+        },
+        sensitive=["Password"],
+        comments=comments,
+    )
+
+
 def ects_mqtt() -> dict[str, Any]:
     """ECTS GPS and e-seal events from MQTT, batched into NDJSON files."""
     flow = _Flow(
@@ -693,21 +723,8 @@ def ects_mqtt() -> dict[str, Any]:
         "into NDJSON files of at most #{ects.batch.max.events} events or #{ects.batch.max.age} "
         "of waiting. Needs nifi-mqtt-nar 2.3.0 (not on the development mirror: never run here).",
     )
-    consume = flow.processor(
-        "Consume ECTS events",
-        "org.apache.nifi.processors.mqtt.ConsumeMQTT",
-        MQTT,
-        {
-            "Broker URI": "#{ects.mqtt.broker.uri}",
-            "Client ID": "#{ects.mqtt.client.id}",
-            "Topic Filter": "#{ects.mqtt.topic.filter}",
-            "Quality of Service(QoS)": "1",
-            "Max Queue Size": "10000",
-            "Username": "#{ects.mqtt.username}",
-            "Password": "#{ects.mqtt.password}",
-        },
-        sensitive=["Password"],
-        comments="QoS 1: at least once; bronze drops duplicate event ids downstream.",
+    consume = _consume_ects(
+        flow, "", "QoS 1: at least once; bronze drops duplicate event ids downstream."
     )
     merge = flow.processor(
         "Batch events into NDJSON",
@@ -741,6 +758,56 @@ def ects_mqtt() -> dict[str, Any]:
     )
     flow.connect(merge, tag, "merged")
     _landing_tail(flow, [(tag, "success")])
+    return flow.definition()
+
+
+def ects_mqtt_to_kafka() -> dict[str, Any]:
+    """ECTS events from MQTT to Kafka, one record per event, unchanged, keyed by trip."""
+    flow = _Flow(
+        "ects_mqtt_to_kafka",
+        "ECTS MQTT to Kafka",
+        "Publishes every ECTS event from MQTT to the Kafka topic #{ects.kafka.topic}, unchanged "
+        "and keyed by its trip_id (one partition per trip keeps a trip's events in order for "
+        "the alert job). Runs beside 'ECTS MQTT events', which lands the same events in batches.",
+    )
+    consume = _consume_ects(flow, "-kafka", "Own client id: both ECTS flows receive every event.")
+    key = flow.processor(
+        "Read the trip id",
+        "org.apache.nifi.processors.standard.EvaluateJsonPath",
+        STANDARD,
+        {
+            "Destination": "flowfile-attribute",
+            "Return Type": "scalar",
+            "Path Not Found Behavior": "ignore",
+            "kafka.key": "$.trip_id",
+        },
+        comments="Content untouched; PublishKafka keys each record by its kafka.key attribute. "
+        "A malformed event goes on unkeyed: the alert job quarantines it with its raw text.",
+    )
+    connection = flow.service(
+        "Kafka connection",
+        "org.apache.nifi.kafka.service.Kafka3ConnectionService",
+        KAFKA3_SERVICE,
+        ("org.apache.nifi.kafka.service.api.KafkaConnectionService", KAFKA_SERVICE_API),
+        {"bootstrap.servers": "#{ects.kafka.bootstrap.servers}"},
+    )
+    publish = flow.processor(
+        "Publish to Kafka",
+        "org.apache.nifi.kafka.processors.PublishKafka",
+        KAFKA,
+        {
+            "Topic Name": "#{ects.kafka.topic}",
+            "acks": "all",
+            "Failure Strategy": "Route to Failure",
+        },
+        services={"Kafka Connection Service": connection},
+        auto_terminate=["success"],
+        comments="acks=all: every in-sync replica has the event before NiFi lets it go.",
+    )
+    flow.connect(consume, key, "Message")
+    flow.connect(key, publish, "matched", "unmatched")
+    flow.to_failure(key, "failure")
+    flow.to_failure(publish, "failure")
     return flow.definition()
 
 
@@ -952,6 +1019,7 @@ def scores_export() -> dict[str, Any]:
 FLOWS: dict[str, Callable[[], dict[str, Any]]] = {
     "cms_http_ingest": cms_http,
     "ects_mqtt_events": ects_mqtt,
+    "ects_mqtt_to_kafka": ects_mqtt_to_kafka,
     "erp_payments_db": erp_payments,
     "hr_daily_sync": hr_daily,
     "scores_export": scores_export,

@@ -52,7 +52,9 @@ _SENSITIVE_NAME_RE = re.compile(
     r"access[\s._-]?key|api[\s._-]?key)"
 )
 # Property names that match the pattern above but carry no secret.
-_NOT_SECRET_NAMES = frozenset({"Object Key", "lakehouse.landing_key", "Key Field", "Record Key"})
+_NOT_SECRET_NAMES = frozenset(
+    {"Object Key", "lakehouse.landing_key", "Key Field", "Record Key", "kafka.key"}
+)
 _CREDENTIAL_VALUE_RES = (
     (re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"), "an AWS access key id"),
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
@@ -83,6 +85,10 @@ RELATIONSHIPS: dict[str, frozenset[str]] = {
     "org.apache.nifi.processors.standard.QueryDatabaseTable": frozenset({"success"}),
     "org.apache.nifi.processors.mqtt.ConsumeMQTT": frozenset({"Message"}),
     "org.apache.nifi.processors.aws.s3.PutS3Object": frozenset({"success", "failure"}),
+    "org.apache.nifi.processors.standard.EvaluateJsonPath": frozenset(
+        {"matched", "unmatched", "failure"}
+    ),
+    "org.apache.nifi.kafka.processors.PublishKafka": frozenset({"success", "failure"}),
 }
 # RouteOnAttribute static properties; every other property is a route (= a relationship).
 _ROUTE_STATIC = frozenset({"Routing Strategy"})

@@ -80,6 +80,19 @@ if [ ! -f "$jstamp" ] || [ "$(cat "$jstamp")" != "$jwant" ]; then
   echo "$jwant" >"$jstamp"
 fi
 
+# 3b. Kafka broker (KRaft, one node) for the ECTS stream: its own JVM and its own jar folder.
+kafka_jars="$cache/jars/kafka"
+kstamp="$kafka_jars/.resolved"
+kwant="$(sha256sum "$root/scripts/jvm/kafka-server.pom.xml" | cut -c1-16)"
+if [ ! -f "$kstamp" ] || [ "$(cat "$kstamp")" != "$kwant" ]; then
+  log "resolving the Kafka broker from Maven Central into $kafka_jars"
+  rm -rf "$kafka_jars.tmp" && mkdir -p "$kafka_jars.tmp"
+  mvn -q -B -f "$root/scripts/jvm/kafka-server.pom.xml" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$kafka_jars.tmp"
+  rm -rf "$kafka_jars" && mv "$kafka_jars.tmp" "$kafka_jars"
+  echo "$kwant" >"$kstamp"
+fi
+
 if [ "$mode" = "--test" ]; then
   # 4. S3Proxy: an S3-compatible server (filesystem backend) for tests of the s3a:// path.
   s3p_version="4.1.0"

@@ -35,6 +35,8 @@ COMMANDS = (
     "tables",
     "show",
     "flows",
+    "stream",
+    "stream-demo",
 )
 
 EXIT_ERROR = 2
@@ -70,7 +72,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMANDS:
-        module = importlib.import_module(f"lakehouse.cli.{name}")
+        module = importlib.import_module(f"lakehouse.cli.{name.replace('-', '_')}")
         if only is not None and name != only and hasattr(module, "HELP"):
             sub.add_parser(name, help=module.HELP)
         else:

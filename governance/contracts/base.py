@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pandera.pyspark as pa
@@ -64,13 +64,37 @@ class Contract:
 
     table: str
     model: type[pa.DataFrameModel]
-    owner: str
-    source_system: str
-    pii: Mapping[str, str]
     rules: tuple[Rule, ...] = ()
     batch_column: str | None = None
     received_column: str | None = None
-    failed_rows_copied: bool = field(default=False)
+
+    @property
+    def metadata(self) -> Mapping[str, Any]:
+        """The model's ``Config.metadata``: owner and source system."""
+        return getattr(self.model.Config, "metadata", None) or {}
+
+    @property
+    def owner(self) -> str:
+        """Who answers for the table's data (a team, not a person)."""
+        return str(self.metadata.get("owner", ""))
+
+    @property
+    def source_system(self) -> str:
+        """The system the data comes from (``cms``, ``erp``, ... or ``lakehouse``)."""
+        return str(self.metadata.get("source_system", ""))
+
+    @property
+    def pii(self) -> dict[str, str]:
+        """Column -> PII class (``none``, ``pseudonymized``, ``personal``) from field metadata."""
+        return {
+            name: str((column.metadata or {}).get("pii", ""))
+            for name, column in self.model.to_schema().columns.items()
+        }
+
+    @property
+    def copies_failed_rows(self) -> bool:
+        """Silver and gold failing rows are copied to ``governance.dq_failed_rows``."""
+        return self.zone in {"silver", "gold"}
 
     @property
     def zone(self) -> str:
@@ -196,3 +220,10 @@ def column_predicate(name: str, check: Check) -> Callable[[], Column]:
         return build(F.col(name))
 
     return predicate
+
+
+def column(pii: str = "none", *, nullable: bool = True, **checks: Any) -> Any:
+    """A contract field: its PII class and pandera checks (nullable unless said otherwise)."""
+    if pii not in PII_CLASSES:
+        raise ValueError(f"PII class {pii!r} is not one of {PII_CLASSES}")
+    return pa.Field(nullable=nullable, metadata={"pii": pii}, **checks)

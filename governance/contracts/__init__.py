@@ -25,7 +25,9 @@ def contract_for(table: str) -> Contract:
     """One table's contract, with a message that lists the known tables."""
     known = contracts()
     if table not in known:
-        raise KeyError(f"no contract for {table!r}; contracts exist for: {', '.join(sorted(known))}")
+        raise KeyError(
+            f"no contract for {table!r}; contracts exist for: {', '.join(sorted(known))}"
+        )
     return known[table]
 
 

@@ -127,7 +127,9 @@ class Contract:
                 )
         specs += [CheckSpec(r.name, r.column, r.family, r.predicate) for r in self.rules]
         if self.key:
-            specs.append(CheckSpec(f"{'+'.join(self.key)}:unique", ",".join(self.key), "key", key=self.key))
+            specs.append(
+                CheckSpec(f"{'+'.join(self.key)}:unique", ",".join(self.key), "key", key=self.key)
+            )
         return specs
 
 
@@ -183,8 +185,10 @@ def _compare(stats: Mapping[str, Any]) -> dict[str, Callable[[Column], Column]]:
         "greater_than_or_equal_to": lambda c: c >= lo,
         "less_than": lambda c: c < hi,
         "less_than_or_equal_to": lambda c: c <= hi,
-        "in_range": lambda c: (c >= lo if stats.get("include_min", True) else c > lo)
-        & (c <= hi if stats.get("include_max", True) else c < hi),
+        "in_range": lambda c: (
+            (c >= lo if stats.get("include_min", True) else c > lo)
+            & (c <= hi if stats.get("include_max", True) else c < hi)
+        ),
         "isin": lambda c: c.isin(list(stats["allowed_values"])),
         "notin": lambda c: ~c.isin(list(stats["forbidden_values"])),
         "str_matches": lambda c: c.rlike(str(stats["pattern"])),

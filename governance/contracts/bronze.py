@@ -7,6 +7,8 @@ checked by rules (every item's masses, codes, units).
 """
 
 # No ``from __future__ import annotations``: pandera reads the column types from annotations.
+# pandera models declare ``Config.unique`` and ``Config.metadata`` as plain class attributes.
+# ruff: noqa: RUF012
 
 import pyspark.sql.types as T
 from pandera.pyspark import DataFrameModel
@@ -27,7 +29,12 @@ def _nested(table: str) -> dict[str, T.DataType]:
     return parse_columns(BRONZE[table].columns_ddl)
 
 
-DECL, RESP, CARGO = _nested("cms_declarations"), _nested("cms_responses"), _nested("cms_cargo_reports")
+DECL, RESP, CARGO = (
+    _nested("cms_declarations"),
+    _nested("cms_responses"),
+    _nested("cms_cargo_reports"),
+)
+INGEST = parse_columns(f"_ingest {INGEST_STRUCT}")["_ingest"]
 RECEIVED = "_ingest.received_at"
 BATCH = "_ingest.batch_id"
 
@@ -37,7 +44,7 @@ class _Record(DataFrameModel):
 
     flags: ARR_S = column()
     source_literals: T.MapType(S, S, True) = column()
-    ingest: parse_columns(f"i {INGEST_STRUCT}")["i"] = column(alias="_ingest", nullable=False)
+    ingest: INGEST = column(alias="_ingest", nullable=False)
 
 
 class _Envelope(_Record):
@@ -241,8 +248,17 @@ class Quarantine(DataFrameModel):
     message_type: S = column()
     error_code: S = column(
         nullable=False,
-        isin=["SYNTAX", "ENVELOPE", "ENCODING", "CONTROL_COUNT", "SCHEMA", "MAPPING",
-              "UNSUPPORTED", "EMPTY", "PARSER_ERROR"],
+        isin=[
+            "SYNTAX",
+            "ENVELOPE",
+            "ENCODING",
+            "CONTROL_COUNT",
+            "SCHEMA",
+            "MAPPING",
+            "UNSUPPORTED",
+            "EMPTY",
+            "PARSER_ERROR",
+        ],
     )
     reason: S = column(nullable=False)
     field: S = column()

@@ -70,7 +70,10 @@ def parse_type(text: str) -> T.DataType:
         return T.MapType(parse_type(key), parse_type(value), True)
     if lower.startswith("struct<") and lower.endswith(">"):
         return T.StructType(
-            [T.StructField(n, parse_type(t), True) for n, t in map(_field, split_top_level(text[7:-1]))]
+            [
+                T.StructField(n, parse_type(t), True)
+                for n, t in map(_field, split_top_level(text[7:-1]))
+            ]
         )
     raise ValueError(f"unsupported DDL type {text!r}")
 

@@ -65,9 +65,7 @@ def item_non_negative(array: str, field: str) -> Rule:
 
 def item_matches(array: str, field: str, pattern: str, name: str = "format") -> Rule:
     """Every element's text matches a regular expression (after trimming)."""
-    return each(
-        array, field, name, "format", lambda item: F.trim(item[field]).rlike(pattern)
-    )
+    return each(array, field, name, "format", lambda item: F.trim(item[field]).rlike(pattern))
 
 
 def hs_not_withdrawn(array: str | None, field: str) -> Rule:
@@ -78,7 +76,10 @@ def hs_not_withdrawn(array: str | None, field: str) -> Rule:
 
     if array is None:
         return Rule(
-            f"{field}:not_withdrawn", field, "allowed_values", lambda: ok(F.col(field)),
+            f"{field}:not_withdrawn",
+            field,
+            "allowed_values",
+            lambda: ok(F.col(field)),
             f"{field} must be an HS 2022 code, not a withdrawn HS 2017 subheading",
         )
     return each(array, field, "not_withdrawn", "allowed_values", lambda item: ok(item[field]))
@@ -88,7 +89,10 @@ def net_le_gross(array: str | None, net: str = "net_mass", gross: str = "gross_m
     """Net mass does not exceed gross mass (same row, same unit)."""
     if array is None:
         return Rule(
-            f"{net}:le_{gross}", net, "cross_column", lambda: F.col(net) <= F.col(gross),
+            f"{net}:le_{gross}",
+            net,
+            "cross_column",
+            lambda: F.col(net) <= F.col(gross),
             f"{net} must not exceed {gross}",
         )
     return each(array, net, f"le_{gross}", "cross_column", lambda item: item[net] <= item[gross])
@@ -105,7 +109,10 @@ def within_window(column: str, received: str) -> Rule:
         return (value >= earliest) & (value <= latest)
 
     return Rule(
-        f"{column}:window", column, "window", predicate,
+        f"{column}:window",
+        column,
+        "window",
+        predicate,
         f"{column} must lie within the batch's window around {received}",
     )
 
@@ -130,10 +137,18 @@ def invoice_matches_items() -> Rule:
 
     def predicate() -> Column:
         items = F.col("items")
-        same = F.forall(items, lambda i: _norm(i["value_currency"]) == _norm(F.col("invoice_currency")))
-        total = F.aggregate(items, F.lit(0).cast("decimal(38,18)"), lambda acc, i: acc + F.coalesce(i["customs_value"], F.lit(0)))
+        same = F.forall(
+            items, lambda i: _norm(i["value_currency"]) == _norm(F.col("invoice_currency"))
+        )
+        total = F.aggregate(
+            items,
+            F.lit(0).cast("decimal(38,18)"),
+            lambda acc, i: acc + F.coalesce(i["customs_value"], F.lit(0)),
+        )
         converted = F.col("invoice_amount") * F.col("exchange_rate")
-        other = F.forall(items, lambda i: _norm(i["value_currency"]) != _norm(F.col("invoice_currency")))
+        other = F.forall(
+            items, lambda i: _norm(i["value_currency"]) != _norm(F.col("invoice_currency"))
+        )
         return (
             F.when(F.col("invoice_amount").isNull() | (F.size(items) == 0), F.lit(None))
             .when(same, close(total, F.col("invoice_amount")))
@@ -141,7 +156,10 @@ def invoice_matches_items() -> Rule:
         )
 
     return Rule(
-        "invoice_amount:invoice_matches_items", "invoice_amount", "cross_column", predicate,
+        "invoice_amount:invoice_matches_items",
+        "invoice_amount",
+        "cross_column",
+        predicate,
         "the items' customs values must add up to the invoice amount (converted)",
     )
 
@@ -149,7 +167,10 @@ def invoice_matches_items() -> Rule:
 def array_empty(column: str, family: str = "envelope") -> Rule:
     """An array column holds nothing (e.g. no EDIFACT control-count issue)."""
     return Rule(
-        f"{column}:empty", column, family, lambda: F.coalesce(F.size(F.col(column)) <= 0, F.lit(True)),
+        f"{column}:empty",
+        column,
+        family,
+        lambda: F.coalesce(F.size(F.col(column)) <= 0, F.lit(True)),
         f"{column} must be empty",
     )
 
@@ -157,7 +178,9 @@ def array_empty(column: str, family: str = "envelope") -> Rule:
 def ordered(first: str, second: str, *, strict: bool = False) -> Rule:
     """One time or date column does not come after another (start before end)."""
     return Rule(
-        f"{second}:after_{first}", second, "cross_column",
+        f"{second}:after_{first}",
+        second,
+        "cross_column",
         lambda: (F.col(second) > F.col(first)) if strict else (F.col(second) >= F.col(first)),
         f"{second} must come after {first}",
     )

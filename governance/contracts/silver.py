@@ -7,6 +7,8 @@ are ``pseudonymized`` (keyed hashes, or company identifiers kept in clear beside
 """
 
 # No ``from __future__ import annotations``: pandera reads the column types from annotations.
+# pandera models declare ``Config.unique`` and ``Config.metadata`` as plain class attributes.
+# ruff: noqa: RUF012
 
 import pyspark.sql.types as T
 from pandera.pyspark import DataFrameModel
@@ -273,16 +275,23 @@ class StgHrShifts(_Provenance):
         metadata = {"owner": "customs-hr", "source_system": "hr"}
 
 
-def _silver(name: str, model: type[DataFrameModel], *rules: r.Rule, received: bool = True) -> Contract:
+def _silver(
+    name: str, model: type[DataFrameModel], *rules: r.Rule, received: bool = True
+) -> Contract:
     return Contract(
-        f"silver.{name}", model, rules, batch_column="batch_id",
+        f"silver.{name}",
+        model,
+        rules,
+        batch_column="batch_id",
         received_column="received_at" if received else None,
     )
 
 
 CONTRACTS: tuple[Contract, ...] = (
     _silver(
-        "stg_cms__declarations", StgCmsDeclarations, r.within_window("issue_datetime", "received_at")
+        "stg_cms__declarations",
+        StgCmsDeclarations,
+        r.within_window("issue_datetime", "received_at"),
     ),
     _silver(
         "stg_cms__declaration_items",
@@ -294,7 +303,9 @@ CONTRACTS: tuple[Contract, ...] = (
     ),
     _silver("stg_cms__declaration_tax_lines", StgCmsDeclarationTaxLines, received=False),
     _silver("stg_cms__response_tax_lines", StgCmsResponseTaxLines, received=False),
-    _silver("stg_cms__responses", StgCmsResponses, r.within_window("issue_datetime", "received_at")),
+    _silver(
+        "stg_cms__responses", StgCmsResponses, r.within_window("issue_datetime", "received_at")
+    ),
     _silver("stg_cms__cargo_reports", StgCmsCargoReports),
     _silver(
         "stg_cms__inspection_outcomes",

@@ -11,7 +11,7 @@ import sys
 
 from lakehouse.errors import LakehouseError
 
-COMMANDS = ("simulate", "ingest", "demo", "info", "flows")
+COMMANDS = ("simulate", "ingest", "demo", "info", "flows", "validate")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,73 @@
+"""``lakehouse validate``: run the quality contracts, store results, write the report, gate.
+
+Exit codes: 0 when every check is within its threshold (warnings are printed), 2 with one
+line naming table, check, rate and threshold when a check is over its threshold.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+from pathlib import Path
+
+from lakehouse.cli.common import add_lake_root, progress, settings_from
+from lakehouse.errors import LakehouseError
+
+
+class QualityGateError(LakehouseError):
+    """A check failed more rows than its threshold allows: the run must stop."""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the sub-command."""
+    parser = sub.add_parser(
+        "validate",
+        help="run the data-quality contracts on lake tables and write the report",
+        description="Check tables against their pandera contracts (new batch only for "
+        "incremental tables), append results to governance.dq_results, copy failing silver/gold "
+        "rows to governance.dq_failed_rows, write dq_report.html/.json, and fail over threshold.",
+        epilog="example: lakehouse validate --zone silver --date 2026-11-24",
+    )
+    add_lake_root(parser)
+    parser.add_argument("--zone", choices=("bronze", "silver", "gold"), help="only this zone")
+    parser.add_argument("--table", help="only this table (zone.table or table)")
+    parser.add_argument("--date", type=date.fromisoformat, help="batches received that day")
+    parser.add_argument(
+        "--report-dir", type=Path, default=Path("reports") / "dq", help="where reports go"
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate, report, gate."""
+    from lakehouse.spark import get_spark
+
+    settings = settings_from(args)
+    spark = get_spark(settings, app_name="lakehouse-validate")
+    outcome = validate_and_report(
+        spark,
+        settings,
+        zone=args.zone,
+        table=args.table,
+        day=args.date,
+        report_dir=args.report_dir,
+    )
+    print(outcome.summary())
+    if not outcome.verdict.passed:
+        raise QualityGateError(outcome.verdict.message())
+    return 0
+
+
+def validate_and_report(spark, settings, *, zone=None, table=None, day=None, report_dir=None):
+    """Validation, report and verdict in one call (``lakehouse demo`` and ``nightly`` use it)."""
+    from governance.dq.run import validate_and_report as run_all
+
+    return run_all(
+        spark,
+        settings,
+        zone=zone,
+        table=table,
+        day=day,
+        report_dir=report_dir or Path("reports") / "dq",
+        progress=progress("validate"),
+    )

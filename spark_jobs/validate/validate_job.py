@@ -1,0 +1,58 @@
+"""Entry point: validate lake tables against their contracts (``spark-submit`` or ``python -m``).
+
+Thin on purpose: parse arguments, build settings and the session, call
+:func:`governance.dq.run.validate_and_report`. Exit 0 when every check is within its
+threshold, 1 when one is over it (the scheduler stops the night before scoring).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+from lakehouse.settings import normalize_lake_root, override_settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The job's arguments (the same as ``lakehouse validate``)."""
+    parser = argparse.ArgumentParser(
+        description="Validate lake tables against their quality contracts.",
+        epilog="example: python -m spark_jobs.validate.validate_job --zone silver",
+    )
+    parser.add_argument("--lake-root", help="lake root URI (default: LAKEHOUSE_LAKE_ROOT)")
+    parser.add_argument("--zone", choices=("bronze", "silver", "gold"))
+    parser.add_argument("--table")
+    parser.add_argument("--date", type=date.fromisoformat)
+    parser.add_argument("--report-dir", type=Path, default=Path("reports") / "dq")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one validation and print its summary."""
+    from governance.dq.run import validate_and_report
+    from lakehouse.spark import get_spark
+
+    args = build_parser().parse_args(argv)
+    overrides = {"lake_root": normalize_lake_root(args.lake_root)} if args.lake_root else {}
+    with override_settings(**overrides) as settings:
+        spark = get_spark(settings, app_name="dq-validate")
+        outcome = validate_and_report(
+            spark,
+            settings,
+            zone=args.zone,
+            table=args.table,
+            day=args.date,
+            report_dir=args.report_dir,
+            progress=lambda m: print(f"[validate] {m}", file=sys.stderr, flush=True),
+        )
+    print(outcome.summary())
+    if not outcome.verdict.passed:
+        print(outcome.verdict.message(), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -185,7 +185,7 @@ def test_planted_silver_defects_are_caught_by_the_named_check(
         [
             *(payment(i) for i in range(20)),
             payment(20, amount=Decimal("-5")),  # range
-            payment(21, currency="XXX"),  # allowed values (ISO 4217)
+            payment(21, currency="KSH"),  # allowed values: not ISO 4217 (KES is)
             payment(22, payment_id=None),  # nullability
             payment(0, payment_id="P0-again"),  # key: record_id repeated
         ],

@@ -11,9 +11,9 @@ from governance.contracts.base import PII_CLASSES, CheckSpec, Contract, Rule
 
 
 def _all() -> dict[str, Contract]:
-    from governance.contracts import bronze, silver
+    from governance.contracts import bronze, gold, silver
 
-    return {c.table: c for c in (*bronze.CONTRACTS, *silver.CONTRACTS)}
+    return {c.table: c for c in (*bronze.CONTRACTS, *silver.CONTRACTS, *gold.CONTRACTS)}
 
 
 def contracts() -> dict[str, Contract]:

@@ -85,11 +85,16 @@ class Contract:
 
     @property
     def pii(self) -> dict[str, str]:
-        """Column -> PII class (``none``, ``pseudonymized``, ``personal``) from field metadata."""
-        return {
+        """Column -> PII class (``none``, ``pseudonymized``, ``personal``).
+
+        From each field's metadata, plus ``Config.metadata["pii"]`` for columns a model lists
+        without typing them (gold amounts whose decimal scale the SQL decides).
+        """
+        typed = {
             name: str((column.metadata or {}).get("pii", ""))
             for name, column in self.model.to_schema().columns.items()
         }
+        return {**dict(self.metadata.get("pii", {})), **typed}
 
     @property
     def copies_failed_rows(self) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import lakehouse.tables as tables
@@ -89,3 +91,23 @@ def test_every_check_has_a_predicate_or_key(table: str) -> None:
     names = [c.name for c in checks]
     assert len(names) == len(set(names)), f"{table}: duplicate check names"
     assert all(c.predicate is not None or c.key for c in checks)
+
+
+DBT_MODELS = Path(__file__).resolve().parents[3] / "dbt" / "models"
+ZONE_OF_FOLDER = {"staging": "silver", "marts": "gold"}
+
+
+def dbt_models() -> list[str]:
+    """``zone.model`` for every staging and mart model of the dbt project in this checkout."""
+    found = []
+    for folder, zone in ZONE_OF_FOLDER.items():
+        found += [f"{zone}.{p.stem}" for p in sorted((DBT_MODELS / folder).rglob("*.sql"))]
+    return found
+
+
+def test_every_staging_and_mart_model_has_a_contract() -> None:
+    models = dbt_models()
+    if not models:
+        pytest.skip("this checkout has no dbt staging or mart models yet")
+    missing = [m for m in models if m not in contracts()]
+    assert missing == [], f"dbt models without a contract in governance/contracts: {missing}"

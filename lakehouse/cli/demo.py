@@ -1,7 +1,8 @@
 """``lakehouse demo``: everything that exists, end to end, on a local lake.
 
 Today: simulate a day of traffic, ingest it into bronze (twice, to show the re-run adds
-nothing), and summarise what landed where, quarantine included.
+nothing), summarise what landed where, quarantine included, and validate every table that
+exists against its quality contract (report path and one verdict line per zone).
 """
 
 from __future__ import annotations
@@ -67,8 +68,20 @@ def run(args: argparse.Namespace) -> int:
     for row in quarantine.groupBy("feed", "error_code").count().orderBy(F.desc("count")).collect():
         print(f"      {row.feed or '?':<12} {row.error_code:<16} {row['count']:>6,}")
     print(f"\nsimulator summary: {summary}")
+    _quality(spark, settings)
     print(
         f"\nDEMO OK: {first.files_ingested:,} files, {first.total_records:,} records into bronze, "
         f"{first.rejected:,} quarantined, re-run added nothing; lake at {settings.lake_root}"
     )
     return 0
+
+
+def _quality(spark, settings) -> None:
+    """Validate every table that exists (``lakehouse validate``): report path, verdict per zone."""
+    from lakehouse.cli.validate import validate_and_report
+
+    outcome = validate_and_report(spark, settings)
+    print("\nData quality:")
+    for line in outcome.verdict.zones.values():
+        print(f"  {line}")
+    print(f"  report: {outcome.html}")

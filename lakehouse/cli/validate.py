@@ -7,10 +7,9 @@ line naming table, check, rate and threshold when a check is over its threshold.
 from __future__ import annotations
 
 import argparse
-from datetime import date
 from pathlib import Path
 
-from lakehouse.cli.common import add_lake_root, progress, settings_from
+from lakehouse.cli.common import progress, settings_from
 from lakehouse.errors import LakehouseError
 
 
@@ -19,7 +18,9 @@ class QualityGateError(LakehouseError):
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add the sub-command."""
+    """Add the sub-command; its options are the validation job's own."""
+    from spark_jobs.validate.validate_job import add_arguments
+
     parser = sub.add_parser(
         "validate",
         help="run the data-quality contracts on lake tables and write the report",
@@ -28,13 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "rows to governance.dq_failed_rows, write dq_report.html/.json, and fail over threshold.",
         epilog="example: lakehouse validate --zone silver --date 2026-11-24",
     )
-    add_lake_root(parser)
-    parser.add_argument("--zone", choices=("bronze", "silver", "gold"), help="only this zone")
-    parser.add_argument("--table", help="only this table (zone.table or table)")
-    parser.add_argument("--date", type=date.fromisoformat, help="batches received that day")
-    parser.add_argument(
-        "--report-dir", type=Path, default=Path("reports") / "dq", help="where reports go"
-    )
+    add_arguments(parser)
     parser.set_defaults(handler=run)
 
 

@@ -21,12 +21,19 @@ def build_parser() -> argparse.ArgumentParser:
         description="Validate lake tables against their quality contracts.",
         epilog="example: python -m spark_jobs.validate.validate_job --zone silver",
     )
-    parser.add_argument("--lake-root", help="lake root URI (default: LAKEHOUSE_LAKE_ROOT)")
-    parser.add_argument("--zone", choices=("bronze", "silver", "gold"))
-    parser.add_argument("--table")
-    parser.add_argument("--date", type=date.fromisoformat)
-    parser.add_argument("--report-dir", type=Path, default=Path("reports") / "dq")
+    add_arguments(parser)
     return parser
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The validation options (used by the ``lakehouse validate`` sub-command too)."""
+    parser.add_argument("--lake-root", help="lake root URI (default: LAKEHOUSE_LAKE_ROOT)")
+    parser.add_argument("--zone", choices=("bronze", "silver", "gold"), help="only this zone")
+    parser.add_argument("--table", help="only this table (zone.table or table)")
+    parser.add_argument("--date", type=date.fromisoformat, help="batches received that day")
+    parser.add_argument(
+        "--report-dir", type=Path, default=Path("reports") / "dq", help="where reports go"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

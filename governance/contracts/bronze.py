@@ -18,6 +18,7 @@ from governance.contracts import reference
 from governance.contracts import rules as r
 from governance.contracts.base import Contract, column
 from governance.contracts.ddl import parse_columns
+from governance.contracts.shared import EctsEventColumns, HrPostingColumns, HrShiftColumns
 from lakehouse.tables import BRONZE, FILE_LOG, INGEST_STRUCT, QUARANTINE
 
 S, TS, D, DEC = T.StringType(), T.TimestampType(), T.DateType(), T.DecimalType(38, 18)
@@ -153,24 +154,10 @@ class CmsInspectionOutcomes(_Record):
         metadata = {"owner": "customs-risk-management", "source_system": "cms"}
 
 
-class EctsEvents(_Record):
+class EctsEvents(_Record, EctsEventColumns):
     """One row per tracking event of a transit trip."""
 
-    event_id: S = column(nullable=False)
-    trip_id: S = column(nullable=False)
-    device_id: S = column()
-    vehicle_id: S = column()
-    seal_id: S = column()
-    event_type: S = column(nullable=False)
-    event_time: TS = column(nullable=False)
-    latitude: DBL = column(in_range={"min_value": -90, "max_value": 90})
-    longitude: DBL = column(in_range={"min_value": -180, "max_value": 180})
-    speed_kmh: DBL = column(ge=0)
     heading: DBL = column(in_range={"min_value": 0, "max_value": 360})
-    battery_pct: DBL = column(in_range={"min_value": 0, "max_value": 100})
-    mrn: S = column()
-    office_of_departure: S = column()
-    office_of_destination: S = column()
 
     class Config:
         metadata = {"owner": "customs-transit", "source_system": "ects"}
@@ -210,28 +197,15 @@ class HrOfficers(_Record):
         metadata = {"owner": "customs-hr", "source_system": "hr"}
 
 
-class HrPostings(_Record):
+class HrPostings(_Record, HrPostingColumns):
     """One row per posting per HR sync."""
-
-    posting_id: S = column(nullable=False)
-    officer_id: S = column("pseudonymized", nullable=False)
-    office_code: S = column(nullable=False)
-    role: S = column()
-    start_date: D = column(nullable=False)
-    end_date: D = column()
 
     class Config:
         metadata = {"owner": "customs-hr", "source_system": "hr"}
 
 
-class HrShifts(_Record):
+class HrShifts(_Record, HrShiftColumns):
     """One row per scheduled shift per HR sync."""
-
-    shift_id: S = column(nullable=False)
-    officer_id: S = column("pseudonymized", nullable=False)
-    office_code: S = column()
-    shift_start: TS = column(nullable=False)
-    shift_end: TS = column(nullable=False)
 
     class Config:
         metadata = {"owner": "customs-hr", "source_system": "hr"}

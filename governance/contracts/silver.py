@@ -16,6 +16,7 @@ from pandera.pyspark import DataFrameModel
 from governance.contracts import reference
 from governance.contracts import rules as r
 from governance.contracts.base import Contract, column
+from governance.contracts.shared import EctsEventColumns, HrPostingColumns, HrShiftColumns
 
 S, TS, D, DEC = T.StringType(), T.TimestampType(), T.DateType(), T.DecimalType(38, 18)
 DBL, INT, BIG, BOOL = T.DoubleType(), T.IntegerType(), T.LongType(), T.BooleanType()
@@ -188,23 +189,8 @@ class StgCmsInspectionOutcomes(_Provenance):
         metadata = {"owner": "customs-risk-management", "source_system": "cms"}
 
 
-class StgEctsEvents(_Provenance):
+class StgEctsEvents(_Provenance, EctsEventColumns):
     """One row per tracking event as received."""
-
-    event_id: S = column(nullable=False)
-    trip_id: S = column(nullable=False)
-    device_id: S = column()
-    vehicle_id: S = column()
-    seal_id: S = column()
-    event_type: S = column(nullable=False)
-    event_time: TS = column(nullable=False)
-    latitude: DBL = column(in_range={"min_value": -90, "max_value": 90})
-    longitude: DBL = column(in_range={"min_value": -180, "max_value": 180})
-    speed_kmh: DBL = column(ge=0)
-    battery_pct: DBL = column(in_range={"min_value": 0, "max_value": 100})
-    mrn: S = column()
-    office_of_departure: S = column()
-    office_of_destination: S = column()
 
     class Config:
         unique = ["record_id"]
@@ -246,29 +232,16 @@ class StgHrOfficers(_Provenance):
         metadata = {"owner": "customs-hr", "source_system": "hr"}
 
 
-class StgHrPostings(_Provenance):
+class StgHrPostings(_Provenance, HrPostingColumns):
     """One row per posting per HR sync."""
-
-    posting_id: S = column(nullable=False)
-    officer_id: S = column("pseudonymized", nullable=False)
-    office_code: S = column(nullable=False)
-    role: S = column()
-    start_date: D = column(nullable=False)
-    end_date: D = column()
 
     class Config:
         unique = ["record_id"]
         metadata = {"owner": "customs-hr", "source_system": "hr"}
 
 
-class StgHrShifts(_Provenance):
+class StgHrShifts(_Provenance, HrShiftColumns):
     """One row per scheduled shift per HR sync."""
-
-    shift_id: S = column(nullable=False)
-    officer_id: S = column("pseudonymized", nullable=False)
-    office_code: S = column()
-    shift_start: TS = column(nullable=False)
-    shift_end: TS = column(nullable=False)
 
     class Config:
         unique = ["record_id"]

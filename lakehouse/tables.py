@@ -15,7 +15,10 @@ _TAX = (
     "struct<tax_type:string, tax_category:string, rate:decimal(38,18), base_amount:decimal(38,18),"
     " amount:decimal(38,18), currency:string>"
 )
-_PARTY = "struct<role:string, id:string, id_scheme:string, name:string, country:string>"
+_PARTY = (
+    "struct<role:string, id:string, id_scheme:string, name:string, country:string,"
+    " street:string, city:string, postcode:string>"
+)
 _REF = "struct<qualifier:string, value:string>"
 _DATE = "struct<qualifier:string, value:string, format:string>"
 
@@ -118,7 +121,8 @@ BRONZE: dict[str, TableSpec] = {
             " consignments array<struct<consignment_no:int, transport_document:string,"
             " consignor_id:string, consignee_id:string, goods:array<struct<item_no:int,"
             " description:string, hs_code:string, packages:int, gross_mass:decimal(38,18),"
-            " mass_unit:string>>>>",
+            f" mass_unit:string>>, parties:array<{_PARTY}>>>, document_type string,"
+            " voyage_number string, conveyance_name string",
             "One row per cargo report message (CUSCAR).",
             "cms",
         ),

@@ -8,16 +8,28 @@ SG30, D13B and later SG32 after GIS->GEI, PAT->PYT and the new EFI groups). The 
 therefore reads D96B, D01B and D13B+ layouts, national variants included.
 
 Rules every mapper follows
-    * Record dicts carry exactly the fields of the target table in :mod:`lakehouse.tables`.
+    * Record dicts carry exactly the columns of the target table in :mod:`lakehouse.tables`,
+      the quality columns ``flags`` and ``source_literals`` included.
     * Raw codes are kept (document type 929, function 9, procedure 4000, tax type CUD...);
-      amounts are :class:`~decimal.Decimal`; timestamps are tz-aware UTC ``datetime``. EDIFACT
-      times without a zone (formats 102/203/204...) are taken as UTC; 303/304 zones are applied.
-    * Nothing is dropped silently: every segment the mapper did not store (or that repeats a
-      field already filled) goes, as its source text without terminator, to
-      ``unknown_segments``. A number that does not parse leaves the field ``None`` and keeps its
-      segment in ``unknown_segments``.
-    * A declaration without LRN (BGM document number) is rejected ``E_MAPPING``; message types
-      other than the three mapped ones are rejected ``E_UNSUPPORTED`` with the message as raw.
+      amounts are the exact :class:`~decimal.Decimal` the sender wrote (never rounded, never
+      dropped as too large: the bronze worker fits what a column cannot hold, and flags it);
+      timestamps are tz-aware UTC ``datetime``. EDIFACT times without a zone (formats
+      102/203/204...) are taken as UTC; 303/304 zones are applied.
+    * Every handler returns the (element, component) positions it stored in columns. A
+      segment holding any non-blank value at a position no column took is kept whole, as its
+      source text without terminator, in ``unknown_segments`` (so is a segment that repeats a
+      field already filled). A qualifier that only routes a value to its column (``MOA+40``,
+      ``LOC+27``, ``FTX+AAA``) counts as stored: the column name says it.
+    * Where the stored value differs from the text sent (decimal comma, a mass converted to
+      the item's unit, free-text components joined) the literal goes to ``source_literals``
+      under the field path (``items[0].net_mass``). What is merely unusual (not a number,
+      an unparseable date, a unit that cannot be converted) is flagged in ``flags`` as
+      ``"<rule> <path>: <detail>"`` and the record loads.
+    * Only a missing mandatory business key rejects (``E_MAPPING``, with ``field``, ``value``
+      and ``rule``): a declaration without LRN, a message without BGM. A message whose UNH
+      leaves the type empty gets it from BGM's document name code or from the segments that
+      only one type uses, with a flag; message types other than the three mapped ones, or
+      an empty type nothing allows to infer, are rejected ``E_UNSUPPORTED``.
 
 CUSDEC reading order: header until ``UNS+D``; in the detail section a goods item starts at each
 ``CST`` (a CST with an item number also starts an item when a sender omits ``UNS``); commercial
@@ -30,7 +42,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 from lakehouse.formats.base import (
@@ -41,7 +53,9 @@ from lakehouse.formats.base import (
     Rejected,
 )
 from lakehouse.formats.edifact import (
+    Element,
     Message,
+    Repetition,
     Segment,
     SyntaxProblem,
     component,
@@ -53,6 +67,7 @@ from lakehouse.formats.edifact import (
 __all__ = [
     "TABLE_BY_MESSAGE_TYPE",
     "MappingError",
+    "infer_message_type",
     "map_cuscar",
     "map_cusdec",
     "map_cusres",
@@ -69,7 +84,18 @@ TABLE_BY_MESSAGE_TYPE: dict[str, str] = {
 
 
 class MappingError(ValueError):
-    """A mandatory business field is missing or invalid (becomes ``E_MAPPING``)."""
+    """A mandatory business field is missing or invalid (becomes ``E_MAPPING``).
+
+    ``field``/``value``/``rule`` name the business key at fault for the quarantine row.
+    """
+
+    def __init__(
+        self, message: str, *, field: str, value: str | None = None, rule: str = "required"
+    ) -> None:
+        super().__init__(message)
+        self.field = field
+        self.value = value
+        self.rule = rule
 
 
 # --------------------------------------------------------------------------- helpers
@@ -128,26 +154,119 @@ def _s(value: str) -> str | None:
     return value or None
 
 
-_INT_MAX = 2**31 - 1
+Used = frozenset[tuple[int, int]]
 
 
-def _int(value: str) -> int | None:
-    """An ``int`` column value (Spark int); ``None`` when not an integer or out of range."""
-    dec = to_decimal(value)
-    if dec is None or dec != dec.to_integral_value() or abs(dec) > _INT_MAX:
-        return None
-    return int(dec)
+def _used(spec: str) -> Used:
+    """``"1 2.0 2.2"`` -> the (element, component) positions a handler stores in columns.
 
-
-def _num(value: str, dec: str, int_digits: int = 14) -> Decimal | None:
-    """A decimal column value; ``None`` when not a number or too large for the column.
-
-    ``int_digits`` is precision minus scale of the target (decimal(18,4) -> 14).
+    Elements are 1-based as in the directories, components 0-based; ``"3"`` means ``"3.0"``.
     """
-    number = to_decimal(value, dec)
-    if number is None or abs(number) >= Decimal(10) ** int_digits:
-        return None
-    return number
+    out = set()
+    for part in spec.split():
+        elem, _, comp = part.partition(".")
+        out.add((int(elem), int(comp or 0)))
+    return frozenset(out)
+
+
+NOTHING: Used = frozenset()
+
+
+def _leftover(seg: Segment, used: Used) -> bool:
+    """True when ``seg`` holds a non-blank value at a position no column took.
+
+    Repetitions after the first (syntax version 4) are never read, so they always count.
+    """
+    for i in range(1, len(seg)):
+        value = seg[i]
+        if type(value) is Repetition:
+            if any(_blank_free(v) for v in value[1:]):
+                return True
+            value = value[0] if value else ""
+        if type(value) is str:
+            if (i, 0) not in used and value.strip():
+                return True
+        else:
+            for j, comp in enumerate(value):
+                if (i, j) not in used and comp.strip():
+                    return True
+    return False
+
+
+def _blank_free(value: Element) -> bool:
+    if type(value) is str:
+        return bool(value.strip())
+    return any(c.strip() for c in value)
+
+
+class _Ctx:
+    """What every handler of one message shares: the decimal mark and the quality notes.
+
+    ``flags`` and ``literals`` are the record's ``flags`` and ``source_literals``; handlers
+    note there what was merely unusual, so the record still loads with nothing lost.
+    """
+
+    __slots__ = ("comp", "dec", "flags", "literals", "unknown")
+
+    def __init__(self, msg: Message, rec: dict[str, Any]) -> None:
+        self.dec = msg.delimiters.decimal
+        self.comp = msg.delimiters.component
+        self.flags: list[str] = rec["flags"]
+        self.literals: dict[str, str] = rec["source_literals"]
+        self.unknown: list[str] = rec["unknown_segments"]
+
+    def flag(self, rule: str, path: str, detail: str) -> None:
+        """Add a flag ``"<rule> <path>: <detail>"``."""
+        self.flags.append(f"{rule} {path}: {detail}")
+
+    def keep(self, seg: Segment, raw: str, used: Used) -> None:
+        """Keep the segment's source text unless every value in it went to a column."""
+        if _leftover(seg, used):
+            self.unknown.append(raw)
+
+    def num(self, text: str, path: str) -> Decimal | None:
+        """The exact number the sender wrote (never rounded, never too large).
+
+        ``None`` for an empty value; a value that is not a number is flagged (its segment is
+        then kept in ``unknown_segments`` because the position is not consumed).
+        """
+        number = to_decimal(text, self.dec)
+        if number is None:
+            if text.strip():
+                self.flag("not-a-number", path, f"{text!r} kept in unknown_segments")
+            return None
+        if str(number) != text.strip():
+            self.literals[path] = text
+        return number
+
+    def integer(self, text: str, path: str) -> int | None:
+        """A whole number (any size: the bronze worker fits and flags what a column refuses)."""
+        number = to_decimal(text)
+        if number is None or number != number.to_integral_value():
+            if text.strip():
+                self.flag("not-an-integer", path, f"{text!r} kept in unknown_segments")
+            return None
+        return int(number)
+
+    def joined(self, parts: tuple[str, ...], path: str) -> str | None:
+        """Free-text components joined by a space; the composite as sent kept when split."""
+        filled = [p for p in parts if p.strip()]
+        if len(filled) > 1:
+            sent = list(parts)
+            while not sent[-1]:
+                sent.pop()
+            self.literals[path] = self.comp.join(sent)
+        return " ".join(filled) or None
+
+
+def _composite(seg: Segment, index: int, first: int, last: int) -> tuple[str, ...]:
+    """Components ``first``..``last`` of element ``index`` (fewer when the sender omitted some)."""
+    return tuple(component(seg, index, j) for j in range(first, last + 1))
+
+
+def _consumed(seg: Segment, index: int, first: int, last: int) -> set[tuple[int, int]]:
+    """The positions of the non-blank components ``first``..``last`` of element ``index``."""
+    return {(index, j) for j in range(first, last + 1) if component(seg, index, j).strip()}
 
 
 def _envelope(msg: Message) -> dict[str, Any]:
@@ -165,23 +284,47 @@ def _envelope(msg: Message) -> dict[str, Any]:
     }
 
 
-def _party(seg: Segment) -> dict[str, Any]:
-    """NAD: 3035 role, C082 id (3039:1131:3055), C058/C080 name, 3207 country (element 9)."""
-    name_parts = [p for p in components(seg, 4) if p] or [p for p in components(seg, 3) if p]
-    return {
+def _quality(rec: dict[str, Any]) -> dict[str, Any]:
+    """Append the two quality columns last (after the table's own columns), as the DDL has them."""
+    rec["flags"] = []
+    rec["source_literals"] = {}
+    return rec
+
+
+def _party(seg: Segment, ctx: _Ctx, path: str) -> tuple[dict[str, Any], Used]:
+    """NAD: 3035 role, C082 id (3039:1131:3055), C058 name and address lines, C080 party name
+    (3036 x5 : 3045 format), C059 street (3042 x4), 3164 city, C819 subdivision, 3251
+    postcode, 3207 country."""
+    used = {(1, 0), (2, 0), (6, 0), (8, 0), (9, 0)}
+    scheme_at = 2 if component(seg, 2, 2).strip() else 1
+    used.add((2, scheme_at))
+    name_elem = 4 if any(p.strip() for p in _composite(seg, 4, 0, 4)) else 3
+    used |= _consumed(seg, name_elem, 0, 4)
+    used |= _consumed(seg, 5, 0, 3)
+    party = {
         "role": _s(component(seg, 1)),
         "id": _s(component(seg, 2, 0)),
-        "id_scheme": _s(component(seg, 2, 2)) or _s(component(seg, 2, 1)),
-        "name": " ".join(name_parts) or None,
+        "id_scheme": _s(component(seg, 2, scheme_at)),
+        "name": ctx.joined(_composite(seg, name_elem, 0, 4), f"{path}.name"),
         "country": _s(component(seg, 9)),
+        "street": ctx.joined(_composite(seg, 5, 0, 3), f"{path}.street"),
+        "city": _s(component(seg, 6)),
+        "postcode": _s(component(seg, 8)),
     }
+    return party, frozenset(used)
+
+
+REF_USED = _used("1.0 1.1")
+DATE_USED = _used("1.0 1.1 1.2")
 
 
 def _ref(seg: Segment) -> dict[str, Any]:
+    """RFF C506: 1153 qualifier : 1154 reference."""
     return {"qualifier": _s(component(seg, 1, 0)), "value": _s(component(seg, 1, 1))}
 
 
 def _date(seg: Segment) -> dict[str, Any]:
+    """DTM C507: 2005 qualifier : 2380 value : 2379 format (the value is kept as written)."""
     return {
         "qualifier": _s(component(seg, 1, 0)),
         "value": _s(component(seg, 1, 1)),
@@ -189,52 +332,63 @@ def _date(seg: Segment) -> dict[str, Any]:
     }
 
 
-def _tax(seg: Segment, dec: str) -> dict[str, Any]:
+def _tax(seg: Segment, ctx: _Ctx, path: str) -> tuple[dict[str, Any], Used]:
     """TAX: 5283 function, C241 type (5153), C533, 5286 basis, C243 rate (5278 = comp 3), 5305."""
-    return {
-        "tax_type": _s(component(seg, 2, 0)) or _s(component(seg, 1)),
+    type_at = (2, 0) if component(seg, 2, 0).strip() else (1, 0)
+    tax = {
+        "tax_type": _s(component(seg, *type_at)),
         "tax_category": _s(component(seg, 6)),
-        "rate": _num(component(seg, 5, 3), dec, 12),
-        "base_amount": _num(component(seg, 4, 0), dec),
+        "rate": ctx.num(component(seg, 5, 3), f"{path}.rate"),
+        "base_amount": ctx.num(component(seg, 4, 0), f"{path}.base_amount"),
         "amount": None,
         "currency": None,
     }
-
-
-def _tax_complete(seg: Segment, tax: dict[str, Any]) -> bool:
-    """False when a rate/basis was written but did not parse (keep the segment raw)."""
-    return (tax["rate"] is not None or not component(seg, 5, 3).strip()) and (
-        tax["base_amount"] is not None or not component(seg, 4, 0).strip()
-    )
+    used = {type_at, (6, 0)}
+    if tax["rate"] is not None:
+        used.add((5, 3))
+    if tax["base_amount"] is not None:
+        used.add((4, 0))
+    return tax, frozenset(used)
 
 
 _TAX_AMOUNT = frozenset({"161", "176", "55", "9", "124", "150"})
 _TAX_BASE = frozenset({"125", "56"})
+MOA_USED = _used("1.0 1.1 1.2")
+MOA_NO_CURRENCY = _used("1.0 1.1")
 
 
-def _tax_moa(tax: dict[str, Any], seg: Segment, dec: str) -> bool:
-    """Apply a MOA inside a TAX group; False when it does not belong there."""
+def _tax_moa(tax: dict[str, Any], seg: Segment, ctx: _Ctx, path: str) -> Used:
+    """Apply a MOA inside a TAX group; nothing consumed when it does not belong there."""
     qual = component(seg, 1, 0)
-    amount = _num(component(seg, 1, 1), dec)
-    if amount is None:
-        return False
     if qual in _TAX_AMOUNT and tax["amount"] is None:
-        tax["amount"] = amount
+        key = "amount"
     elif qual in _TAX_BASE and tax["base_amount"] is None:
-        tax["base_amount"] = amount
+        key = "base_amount"
     else:
-        return False
-    tax["currency"] = tax["currency"] or _s(component(seg, 1, 2))
-    return True
+        return NOTHING
+    amount = ctx.num(component(seg, 1, 1), f"{path}.{key}")
+    if amount is None:
+        return NOTHING
+    tax[key] = amount
+    currency = _s(component(seg, 1, 2))
+    if tax["currency"] is None:
+        tax["currency"] = currency
+    return MOA_USED if currency in (None, tax["currency"]) else MOA_NO_CURRENCY
 
 
-def _issue_datetime(dates: list[tuple[str, str, str]]) -> datetime | None:
+def _issue_datetime(dates: list[tuple[int, dict[str, Any]]], ctx: _Ctx) -> datetime | None:
+    """DTM 137 (document issue), else 182 (issue) among ``(index in dates, date)`` pairs.
+
+    An unparseable one is flagged, not fatal: its text stays in ``dates``.
+    """
     for wanted in ("137", "182"):
-        for qual, value, fmt in dates:
-            if qual == wanted:
-                parsed = parse_edifact_date(value, fmt)
-                if parsed is not None:
-                    return parsed
+        for k, date in dates:
+            if date["qualifier"] != wanted or date["value"] is None:
+                continue
+            parsed = parse_edifact_date(date["value"], date["format"] or "")
+            if parsed is not None:
+                return parsed
+            ctx.flag("unparseable-date", f"dates[{k}].value", f"{date['value']!r} kept as text")
     return None
 
 
@@ -247,43 +401,57 @@ _MASS_UNITS: dict[str, Decimal] = {
     "LBR": Decimal("0.45359237"),
     "MGM": Decimal("0.000001"),
 }
+_EXACT = Context(prec=60)
 
 
 def _convert_mass(value: Decimal, unit: str, target: str) -> Decimal | None:
-    if unit == target:
-        return value
+    """``value`` in ``unit`` expressed in ``target``; None when either is not a mass unit.
+
+    Computed with 60 significant digits: exact for metric units; the bronze worker rounds
+    what its column cannot hold (and flags it), the mapper never does.
+    """
     if unit in _MASS_UNITS and target in _MASS_UNITS:
-        # Rounded to the bronze column's scale (0.1 g for kilograms).
-        return (value * _MASS_UNITS[unit] / _MASS_UNITS[target]).quantize(Decimal("0.0001"))
+        return _EXACT.divide(_EXACT.multiply(value, _MASS_UNITS[unit]), _MASS_UNITS[target])
     return None
 
 
-def _item_mea(item: dict[str, Any], seg: Segment, dec: str) -> bool:
-    """MEA: 6311 purpose (WT / AAE), C502 6313 dimension, C174 unit:value. True when stored."""
+MEA_USED = _used("1.0 2.0 3.0 3.1")
+
+
+def _item_mea(item: dict[str, Any], seg: Segment, ctx: _Ctx, path: str) -> Used:
+    """MEA: 6311 purpose (WT / AAE), C502 6313 dimension, C174 unit:value."""
     purpose, dim = component(seg, 1), component(seg, 2, 0)
-    unit, value = component(seg, 3, 0), _num(component(seg, 3, 1), dec)
-    if value is None:
-        return False
+    unit, text = component(seg, 3, 0).strip(), component(seg, 3, 1)
     # AAE is a supplementary measurement (a quantity), even when its unit is a mass unit:
     # it must never fill a gross or net mass that the declarant left empty.
     is_mass = purpose == "WT" or (unit in _MASS_UNITS and purpose != "AAE")
     if is_mass and dim in _GROSS | _NET:
         key = "gross_mass" if dim in _GROSS else "net_mass"
         if item[key] is not None:
-            return False
+            return NOTHING
+        value = ctx.num(text, f"{path}.{key}")
+        if value is None:
+            return NOTHING
         if item["mass_unit"] is None:
-            item["mass_unit"] = _s(unit)
+            item["mass_unit"] = unit or None
         elif unit and unit != item["mass_unit"]:
             converted = _convert_mass(value, unit, item["mass_unit"])
+            target = item["mass_unit"]
             if converted is None:
-                return False
+                ctx.flag("unit-not-convertible", f"{path}.{key}", f"{unit!r} to {target!r}")
+                return NOTHING
+            ctx.literals[f"{path}.{key}"] = f"{unit}{ctx.comp}{text}"
+            ctx.flag("unit-converted", f"{path}.{key}", f"{text} {unit} stored in {target}")
             value = converted
         item[key] = value
-        return True
+        return MEA_USED
     if purpose in ("AAE", "CT", "SQ", "") and item["quantity"] is None:
-        item["quantity"], item["quantity_unit"] = value, _s(unit)
-        return True
-    return False
+        value = ctx.num(text, f"{path}.quantity")
+        if value is None:
+            return NOTHING
+        item["quantity"], item["quantity_unit"] = value, unit or None
+        return MEA_USED
+    return NOTHING
 
 
 # --------------------------------------------------------------------------- CUSDEC
@@ -293,32 +461,45 @@ _HS_LISTS = frozenset({"122", "HS", "105", "130"})
 _PROCEDURE_LISTS = frozenset({"111", "108"})
 
 
-def _cst_codes(seg: Segment) -> tuple[str | None, str | None, str | None]:
-    """(hs_code, hs_code_list, procedure_code) from the C246 elements 2..6 of a CST."""
+def _cst_codes(seg: Segment) -> tuple[str | None, str | None, str | None, Used, Used]:
+    """(hs_code, hs_code_list, procedure_code, HS positions, procedure positions) of a CST.
+
+    Reads the C246 customs identity codes in elements 2..6: a code whose list (1131) says
+    tariff is the HS code, one that says procedure is the procedure; unlisted codes are told
+    apart by shape (six digits or more is a tariff code).
+    """
     hs = hs_list = proc = None
-    unlisted: list[str] = []
+    hs_used: set[tuple[int, int]] = set()
+    proc_used: set[tuple[int, int]] = set()
+    unlisted: list[tuple[int, str]] = []
     for i in range(2, min(len(seg), 7)):
         code, lst = component(seg, i, 0).strip(), component(seg, i, 1).strip()
         if not code:
             continue
         if lst in _HS_LISTS and hs is None:
             hs, hs_list = code, lst
+            hs_used |= {(i, 0), (i, 1)}
         elif lst in _PROCEDURE_LISTS and proc is None:
             proc = code
+            proc_used |= {(i, 0), (i, 1)}  # the list only says "procedure", as the column does
         elif not lst:
-            unlisted.append(code)
-    for code in unlisted:
+            unlisted.append((i, code))
+    for i, code in unlisted:
         if hs is None and code.isdigit() and len(code) >= 6:
             hs = code
+            hs_used.add((i, 0))
         elif proc is None:
             proc = code
-    return hs, hs_list, proc
+            proc_used.add((i, 0))
+    return hs, hs_list, proc, frozenset(hs_used), frozenset(proc_used)
 
 
-def _new_item(seg: Segment, position: int) -> dict[str, Any]:
-    hs, hs_list, proc = _cst_codes(seg)
-    return {
-        "item_no": _int(component(seg, 1)) or position,
+def _new_item(seg: Segment, position: int, ctx: _Ctx) -> tuple[dict[str, Any], Used]:
+    hs, hs_list, proc, hs_used, proc_used = _cst_codes(seg)
+    used = hs_used | proc_used
+    number = ctx.integer(component(seg, 1), f"items[{position - 1}].item_no")
+    item = {
+        "item_no": number or position,
         "hs_code": hs,
         "hs_code_list": hs_list,
         "procedure_code": proc,
@@ -336,101 +517,262 @@ def _new_item(seg: Segment, position: int) -> dict[str, Any]:
         "taxes": [],
         "references": [],
     }
+    return item, used | {(1, 0)} if number is not None else used
 
 
-def _item_segment(item: dict[str, Any], seg: Segment, dec: str) -> bool:
-    """Store one segment of a goods item; False when it is not mapped."""
-    tag = str(seg[0])
-    if tag == "FTX":
-        if component(seg, 1) != "AAA":
-            return False
-        text = " ".join(p for p in components(seg, 4) if p)
-        if not text:
-            return False
-        item["description"] = f"{item['description']} {text}" if item["description"] else text
-        return True
-    if tag == "LOC":
-        if component(seg, 1) == "27" and item["origin_country"] is None:
-            item["origin_country"] = _s(component(seg, 2, 0))
-            return True
-        return False
-    if tag == "MEA":
-        return _item_mea(item, seg, dec)
-    if tag == "QTY":
-        value = _num(component(seg, 1, 1), dec)
-        if value is None or item["quantity"] is not None:
-            return False
-        item["quantity"], item["quantity_unit"] = value, _s(component(seg, 1, 2))
-        return True
-    if tag == "MOA":
-        qual = component(seg, 1, 0)
-        amount = _num(component(seg, 1, 1), dec)
+FTX_USED = _used("1 4.0 4.1 4.2 4.3 4.4")
+LOC_USED = _used("1 2.0")
+QTY_USED = _used("1.0 1.1 1.2")
+ONE = _used("1")
+
+
+def _item_ftx(item: dict[str, Any], seg: Segment, ctx: _Ctx, path: str) -> Used:
+    if component(seg, 1) != "AAA":
+        return NOTHING
+    text = ctx.joined(_composite(seg, 4, 0, 4), f"{path}.description")
+    if text is None:
+        return NOTHING
+    if item["description"] is not None:
+        ctx.literals.pop(f"{path}.description", None)
+        text = f"{item['description']} {text}"
+    item["description"] = text
+    return FTX_USED
+
+
+def _item_loc(item: dict[str, Any], seg: Segment, ctx: _Ctx, path: str) -> Used:
+    if component(seg, 1) == "27" and item["origin_country"] is None:
+        item["origin_country"] = _s(component(seg, 2, 0))
+        return LOC_USED
+    return NOTHING
+
+
+def _item_qty(item: dict[str, Any], seg: Segment, ctx: _Ctx, path: str) -> Used:
+    if item["quantity"] is not None:
+        return NOTHING
+    value = ctx.num(component(seg, 1, 1), f"{path}.quantity")
+    if value is None:
+        return NOTHING
+    item["quantity"], item["quantity_unit"] = value, _s(component(seg, 1, 2))
+    return QTY_USED
+
+
+def _item_moa(item: dict[str, Any], seg: Segment, ctx: _Ctx, path: str) -> Used:
+    qual = component(seg, 1, 0)
+    if qual == "40" or (qual == "41" and item["customs_value"] is None):
+        if item["customs_value"] is not None:
+            return NOTHING
+        amount = ctx.num(component(seg, 1, 1), f"{path}.customs_value")
         if amount is None:
-            return False
-        if qual == "40" or (qual == "41" and item["customs_value"] is None):
-            if item["customs_value"] is not None:
-                return False
-            item["customs_value"] = amount
-            item["value_currency"] = _s(component(seg, 1, 2)) or item["value_currency"]
-            return True
-        if qual == "123" and item["statistical_value"] is None:
-            item["statistical_value"] = amount
-            return True
-        return False
-    if tag == "PAC":
-        count = _int(component(seg, 1))
-        if count is None:
-            return False
-        item["packages"] = (item["packages"] or 0) + count
-        return True
-    if tag == "RFF":
-        ref = _ref(seg)
-        item["references"].append(ref)
-        if ref["qualifier"] == "HS" and item["hs_code"] is None:
-            item["hs_code"] = ref["value"]
-        return True
-    return False
+            return NOTHING
+        item["customs_value"] = amount
+        item["value_currency"] = _s(component(seg, 1, 2)) or item["value_currency"]
+        return MOA_USED
+    if qual == "123" and item["statistical_value"] is None:
+        amount = ctx.num(component(seg, 1, 1), f"{path}.statistical_value")
+        if amount is None:
+            return NOTHING
+        item["statistical_value"] = amount
+        return MOA_NO_CURRENCY
+    return NOTHING
+
+
+def _item_pac(item: dict[str, Any], seg: Segment, ctx: _Ctx, path: str) -> Used:
+    count = ctx.integer(component(seg, 1), f"{path}.packages")
+    if count is None:
+        return NOTHING
+    item["packages"] = (item["packages"] or 0) + count
+    return ONE
+
+
+def _item_rff(item: dict[str, Any], seg: Segment, ctx: _Ctx, path: str) -> Used:
+    ref = _ref(seg)
+    item["references"].append(ref)
+    if ref["qualifier"] == "HS" and item["hs_code"] is None:
+        item["hs_code"] = ref["value"]
+    return REF_USED
+
+
+_ITEM_HANDLERS: dict[str, Callable[[dict[str, Any], Segment, _Ctx, str], Used]] = {
+    "FTX": _item_ftx,
+    "LOC": _item_loc,
+    "MEA": _item_mea,
+    "QTY": _item_qty,
+    "MOA": _item_moa,
+    "PAC": _item_pac,
+    "RFF": _item_rff,
+}
+
+BGM_DECL_USED = _used("1.0 1.3 2.0 3")
+TOD_USED = _used("3.0")
+CNT_USED = _used("1.0 1.1")
+
+
+class _Cusdec:
+    """The state of one CUSDEC being read, with one small handler per header segment tag."""
+
+    def __init__(self, msg: Message) -> None:
+        rec = _envelope(msg)
+        rec.update(
+            lrn=None,
+            declaration_type=None,
+            declaration_type_ext=None,
+            message_function=None,
+            issue_datetime=None,
+            procedure_code=None,
+            office_code=None,
+            country_of_dispatch=None,
+            country_of_destination=None,
+            transport_mode=None,
+            transport_id=None,
+            delivery_terms=None,
+            invoice_amount=None,
+            invoice_currency=None,
+            exchange_rate=None,
+            total_duty=None,
+            total_duty_currency=None,
+            parties=[],
+            references=[],
+            dates=[],
+            declaration_taxes=[],
+            items=[],
+        )
+        self.rec = _quality(rec)
+        self.ctx = _Ctx(msg, rec)
+        self.ctx_tag = ""  # trigger tag of the current header group ("" = top level)
+        self.top_dates: list[tuple[int, dict[str, Any]]] = []
+        self.bgm_seen = self.office_from_22 = self.tdt_seen = False
+
+    def bgm(self, seg: Segment) -> Used:
+        if self.bgm_seen:
+            return NOTHING
+        self.bgm_seen = True
+        rec = self.rec
+        rec["declaration_type"] = _s(component(seg, 1, 0))
+        rec["declaration_type_ext"] = _s(component(seg, 1, 3))
+        rec["lrn"] = _s(component(seg, 2, 0))
+        rec["message_function"] = _s(component(seg, 3))
+        return BGM_DECL_USED
+
+    def cst(self, seg: Segment) -> Used:
+        if self.rec["procedure_code"] is not None:
+            return NOTHING
+        hs, _, proc, hs_used, proc_used = _cst_codes(seg)
+        self.rec["procedure_code"] = proc or hs
+        return proc_used if proc else hs_used
+
+    def loc(self, seg: Segment) -> Used:
+        rec = self.rec
+        qual, place = component(seg, 1), _s(component(seg, 2, 0))
+        if qual == "22" and not self.office_from_22:
+            rec["office_code"], self.office_from_22 = place, True
+        elif qual == "41" and rec["office_code"] is None:
+            rec["office_code"] = place
+        elif qual == "35" and rec["country_of_dispatch"] is None:
+            rec["country_of_dispatch"] = place
+        elif qual == "28" and rec["country_of_destination"] is None:
+            rec["country_of_destination"] = place
+        else:
+            return NOTHING
+        return LOC_USED
+
+    def dtm(self, seg: Segment) -> Used:
+        date = _date(seg)
+        if self.ctx_tag == "":
+            self.top_dates.append((len(self.rec["dates"]), date))
+        self.rec["dates"].append(date)
+        return DATE_USED
+
+    def rff(self, seg: Segment) -> Used:
+        self.ctx_tag = "RFF"
+        self.rec["references"].append(_ref(seg))
+        return REF_USED
+
+    def nad(self, seg: Segment) -> Used:
+        self.ctx_tag = "NAD"
+        parties = self.rec["parties"]
+        party, used = _party(seg, self.ctx, f"parties[{len(parties)}]")
+        parties.append(party)
+        return used
+
+    def tdt(self, seg: Segment) -> Used:
+        self.ctx_tag = "TDT"
+        if self.tdt_seen:  # the first TDT is the declared means; later ones are kept raw
+            return NOTHING
+        self.tdt_seen = True
+        id_at = (2, 0) if component(seg, 2).strip() else (8, 0)
+        self.rec["transport_id"] = _s(component(seg, *id_at))
+        self.rec["transport_mode"] = _s(component(seg, 3, 0))
+        return frozenset({id_at, (3, 0)})
+
+    def tod(self, seg: Segment) -> Used:
+        self.ctx_tag = "TOD"
+        terms = _s(component(seg, 3, 0))
+        if terms is None or self.rec["delivery_terms"] is not None:
+            return NOTHING
+        self.rec["delivery_terms"] = terms
+        return TOD_USED
+
+    def moa(self, seg: Segment) -> Used:
+        self.ctx_tag = "MOA"
+        rec = self.rec
+        if component(seg, 1, 0) != "39" or rec["invoice_amount"] is not None:
+            return NOTHING
+        amount = self.ctx.num(component(seg, 1, 1), "invoice_amount")
+        if amount is None:
+            return NOTHING
+        rec["invoice_amount"] = amount
+        rec["invoice_currency"] = _s(component(seg, 1, 2)) or rec["invoice_currency"]
+        return MOA_USED
+
+    def cux(self, seg: Segment) -> Used:
+        self.ctx_tag = "CUX"
+        rec = self.rec
+        used: set[tuple[int, int]] = set()
+        if rec["exchange_rate"] is None:
+            rate = self.ctx.num(component(seg, 3), "exchange_rate")
+            if rate is not None:
+                rec["exchange_rate"] = rate
+                used.add((3, 0))
+        if rec["invoice_currency"] is None and component(seg, 1, 1).strip():
+            rec["invoice_currency"] = component(seg, 1, 1).strip()
+            used.add((1, 1))
+        return frozenset(used)
+
+    def other(self, seg: Segment) -> Used:
+        if seg[0] in ("PAC", "PCI", "DOC", "EFI"):  # other header group triggers
+            self.ctx_tag = str(seg[0])
+        return NOTHING
+
+
+_CUSDEC_HEADER: dict[str, Callable[[_Cusdec, Segment], Used]] = {
+    "BGM": _Cusdec.bgm,
+    "CST": _Cusdec.cst,
+    "LOC": _Cusdec.loc,
+    "DTM": _Cusdec.dtm,
+    "RFF": _Cusdec.rff,
+    "NAD": _Cusdec.nad,
+    "TDT": _Cusdec.tdt,
+    "TOD": _Cusdec.tod,
+    "MOA": _Cusdec.moa,
+    "CUX": _Cusdec.cux,
+}
 
 
 def map_cusdec(msg: Message) -> dict[str, Any]:
-    """CUSDEC (D96B, D01B, D13B+) -> ``cms_declarations`` record; raises :class:`MappingError`."""
-    dec = msg.delimiters.decimal
-    rec = _envelope(msg)
-    rec.update(
-        lrn=None,
-        declaration_type=None,
-        declaration_type_ext=None,
-        message_function=None,
-        issue_datetime=None,
-        procedure_code=None,
-        office_code=None,
-        country_of_dispatch=None,
-        country_of_destination=None,
-        transport_mode=None,
-        transport_id=None,
-        delivery_terms=None,
-        invoice_amount=None,
-        invoice_currency=None,
-        exchange_rate=None,
-        total_duty=None,
-        total_duty_currency=None,
-        parties=[],
-        references=[],
-        dates=[],
-        declaration_taxes=[],
-        items=[],
-    )
-    unknown: list[str] = rec["unknown_segments"]
+    """CUSDEC (D96B, D01B, D13B+) -> ``cms_declarations`` record; raises :class:`MappingError`.
+
+    The loop keeps the group state (header / detail / summary, current item, current TAX);
+    each segment goes to a small handler that returns the positions it stored.
+    """
+    state = _Cusdec(msg)
+    rec, ctx = state.rec, state.ctx
     items: list[dict[str, Any]] = rec["items"]
-    top_dates: list[tuple[str, str, str]] = []
     totals: list[tuple[Decimal, str | None]] = []
     phase = "H"  # H header, D detail, S summary
-    ctx = ""  # trigger tag of the current header group ("" = top level)
     item: dict[str, Any] | None = None
+    item_path = ""
     tax: dict[str, Any] | None = None
-    bgm_seen = False
-    office_from_22 = False
-    tdt_seen = False
+    tax_path = ""
     cnt_items: int | None = None
     segs, raws = msg.segments, msg.raws
     for k in range(1, len(segs) - 1):
@@ -438,107 +780,59 @@ def map_cusdec(msg: Message) -> dict[str, Any]:
         tag = str(seg[0])
         if tax is not None:
             if tag == "MOA":
-                if _tax_moa(tax, seg, dec):
+                used = _tax_moa(tax, seg, ctx, tax_path)
+                if used:
                     if component(seg, 1, 0) == "176":
                         totals.append((tax["amount"], tax["currency"]))
+                    ctx.keep(seg, raws[k], used)
                     continue
             elif tag not in ("GIS", "GEI"):
                 tax = None
-        ok = True
         if tag == "UNS":
             phase = "D" if component(seg, 1) == "D" else "S"
             item = None
+            used = ONE
         elif tag == "TAX":
-            tax = _tax(seg, dec)
-            (item["taxes"] if item is not None else rec["declaration_taxes"]).append(tax)
-            ok = _tax_complete(seg, tax)
+            owner = item["taxes"] if item is not None else rec["declaration_taxes"]
+            tax_path = (
+                f"{item_path}.taxes[{len(owner)}]"
+                if item is not None
+                else f"declaration_taxes[{len(owner)}]"
+            )
+            tax, used = _tax(seg, ctx, tax_path)
+            owner.append(tax)
         elif tag == "CST" and phase != "S" and (phase == "D" or component(seg, 1)):
-            item = _new_item(seg, len(items) + 1)
+            item_path = f"items[{len(items)}]"
+            item, used = _new_item(seg, len(items) + 1, ctx)
             items.append(item)
-            ok = _int(component(seg, 1)) is not None or not component(seg, 1).strip()
         elif item is not None:
-            ok = _item_segment(item, seg, dec)
+            handler = _ITEM_HANDLERS.get(tag)
+            used = handler(item, seg, ctx, item_path) if handler else NOTHING
         elif phase == "S":
+            used = NOTHING
             if tag == "CNT" and component(seg, 1, 0) == "5":
-                cnt_items = _int(component(seg, 1, 1))
-            else:
-                ok = False
+                cnt_items = ctx.integer(component(seg, 1, 1), "CNT+5")
+                used = CNT_USED if cnt_items is not None else NOTHING
         elif phase == "D":
-            ok = False  # commercial document groups (DMS/LIN...) before the first goods item
-        elif tag == "BGM" and not bgm_seen:
-            bgm_seen = True
-            rec["declaration_type"] = _s(component(seg, 1, 0))
-            rec["declaration_type_ext"] = _s(component(seg, 1, 3))
-            rec["lrn"] = _s(component(seg, 2, 0))
-            rec["message_function"] = _s(component(seg, 3))
-        elif tag == "CST" and rec["procedure_code"] is None:
-            rec["procedure_code"] = _cst_codes(seg)[2] or _cst_codes(seg)[0]
-            ok = rec["procedure_code"] is not None
-        elif tag == "LOC":
-            qual, place = component(seg, 1), _s(component(seg, 2, 0))
-            if qual == "22" and not office_from_22:
-                rec["office_code"], office_from_22 = place, True
-            elif qual == "41" and rec["office_code"] is None:
-                rec["office_code"] = place
-            elif qual == "35" and rec["country_of_dispatch"] is None:
-                rec["country_of_dispatch"] = place
-            elif qual == "28" and rec["country_of_destination"] is None:
-                rec["country_of_destination"] = place
-            else:
-                ok = False
-        elif tag == "DTM":
-            rec["dates"].append(_date(seg))
-            if ctx == "":
-                top_dates.append((component(seg, 1, 0), component(seg, 1, 1), component(seg, 1, 2)))
-        elif tag == "RFF":
-            ctx = tag
-            rec["references"].append(_ref(seg))
-        elif tag == "NAD":
-            ctx = tag
-            rec["parties"].append(_party(seg))
-        elif tag == "TDT":
-            ctx = tag
-            if not tdt_seen:  # the first TDT is the declared means; later ones are kept raw
-                tdt_seen = True
-                rec["transport_id"] = _s(component(seg, 2)) or _s(component(seg, 8, 0))
-                rec["transport_mode"] = _s(component(seg, 3, 0))
-            else:
-                ok = False
-        elif tag == "TOD":
-            ctx = tag
-            terms = _s(component(seg, 3, 0))
-            ok = terms is not None and rec["delivery_terms"] is None
-            if ok:
-                rec["delivery_terms"] = terms
-        elif tag == "MOA":
-            ctx = tag
-            amount = _num(component(seg, 1, 1), dec)
-            ok = component(seg, 1, 0) == "39" and amount is not None
-            ok = ok and rec["invoice_amount"] is None
-            if ok:
-                rec["invoice_amount"] = amount
-                rec["invoice_currency"] = _s(component(seg, 1, 2)) or rec["invoice_currency"]
-        elif tag == "CUX":
-            ctx = tag
-            rate = _num(component(seg, 3), dec, 10)
-            ok = rate is not None and rec["exchange_rate"] is None
-            if ok:
-                rec["exchange_rate"] = rate
-            if rec["invoice_currency"] is None and component(seg, 1, 1):
-                rec["invoice_currency"] = component(seg, 1, 1)
-                ok = True
+            used = NOTHING  # commercial document groups (DMS/LIN...) before the first goods item
         else:
-            if tag in ("PAC", "PCI", "DOC", "EFI"):  # other header group triggers
-                ctx = tag
-            ok = False
-        if not ok:
-            unknown.append(raws[k])
+            used = _CUSDEC_HEADER.get(tag, _Cusdec.other)(state, seg)
+        ctx.keep(seg, raws[k], used)
 
-    if not bgm_seen:
-        raise MappingError("CUSDEC has no BGM segment: the LRN (BGM C106/1004) is missing")
+    if not state.bgm_seen:
+        raise MappingError(
+            "CUSDEC has no BGM segment: the LRN (BGM C106/1004) is missing",
+            field="BGM/C106/1004",
+            rule="required",
+        )
     if rec["lrn"] is None:
-        raise MappingError("BGM document number (C106/1004, the LRN) is missing or empty")
-    rec["issue_datetime"] = _issue_datetime(top_dates)
+        raise MappingError(
+            "BGM document number (C106/1004, the LRN) is missing or empty",
+            field="BGM/C106/1004",
+            value="",
+            rule="required",
+        )
+    rec["issue_datetime"] = _issue_datetime(state.top_dates, ctx)
     rec["total_duty"], rec["total_duty_currency"] = _total_duty(
         totals, rec["declaration_taxes"], items
     )
@@ -571,10 +865,14 @@ def _total_duty(
 
 # --------------------------------------------------------------------------- CUSRES
 
+BGM_RES_USED = _used("1.0 2.0 3")
+ERC_USED = _used("1.0")
+ERROR_FTX_USED = _used("4.0 4.1 4.2 4.3 4.4")
+STATUS_USED = _used("1.0")
+
 
 def map_cusres(msg: Message) -> dict[str, Any]:
     """CUSRES -> ``cms_responses`` record (errors from ERP/ERC/FTX, taxes from TAX/MOA)."""
-    dec = msg.delimiters.decimal
     rec = _envelope(msg)
     rec.update(
         document_number=None,
@@ -589,239 +887,462 @@ def map_cusres(msg: Message) -> dict[str, Any]:
         dates=[],
         parties=[],
     )
-    unknown: list[str] = rec["unknown_segments"]
-    top_dates: list[tuple[str, str, str]] = []
-    bgm: Segment | None = None
-    in_error = False
-    error_ref: str | None = None
-    pending: list[dict[str, Any]] = []  # errors of the current ERP group
+    ctx = _Ctx(msg, _quality(rec))
+    top_dates: list[tuple[int, dict[str, Any]]] = []
+    bgm: int | None = None
+    bgm_slot = 0
+    group_err: _ErrorGroup | None = None
     tax: dict[str, Any] | None = None
-    ctx = ""
+    tax_path = ""
+    group = ""
     segs, raws = msg.segments, msg.raws
     for k in range(1, len(segs) - 1):
         seg = segs[k]
         tag = str(seg[0])
         if tax is not None:
-            if tag == "MOA" and _tax_moa(tax, seg, dec):
-                continue
+            if tag == "MOA":
+                used = _tax_moa(tax, seg, ctx, tax_path)
+                if used:
+                    ctx.keep(seg, raws[k], used)
+                    continue
             if tag not in ("MOA", "GIS", "GEI"):
                 tax = None
-        if in_error and tag not in ("RFF", "ERC", "FTX"):
-            in_error, error_ref, pending = False, None, []
-        ok = True
+        if group_err is not None and tag not in ("RFF", "ERC", "FTX"):
+            group_err.close(ctx)
+            group_err = None
+        used = NOTHING
         if tag == "BGM" and bgm is None:
-            bgm = seg
+            bgm, bgm_slot = k, len(ctx.unknown)  # its 4343 may become the status: see below
             rec["response_type"] = _s(component(seg, 1, 0))
             rec["document_number"] = _s(component(seg, 2, 0))
             rec["message_function"] = _s(component(seg, 3))
-        elif tag == "ERP":
-            in_error, error_ref, pending = True, _s(":".join(components(seg, 1))), []
-        elif in_error and tag == "RFF":
-            error_ref = _s(component(seg, 1, 1)) or error_ref
-            for err in pending:
-                err["reference"] = err["reference"] or error_ref
+            continue
+        if tag == "ERP":
+            group_err = _ErrorGroup(rec["errors"], seg, raws[k], len(ctx.unknown))
+            continue  # kept or not once the group is read (see _ErrorGroup.close)
+        if group_err is not None and tag == "RFF":
+            used = group_err.rff(seg)
         elif tag == "ERC":
-            err = {"code": _s(component(seg, 1, 0)), "reference": error_ref, "text": None}
-            rec["errors"].append(err)
-            pending.append(err)
-        elif in_error and tag == "FTX":
-            text = " ".join(p for p in components(seg, 4) if p) or None
-            target = pending[-1] if pending else None
-            if target is None:
-                target = {"code": None, "reference": error_ref, "text": None}
-                rec["errors"].append(target)
-                pending.append(target)
-            target["text"] = f"{target['text']} {text}" if target["text"] and text else text
+            used = (group_err or _ErrorGroup(rec["errors"])).erc(seg)
+        elif group_err is not None and tag == "FTX":
+            used = group_err.ftx(seg)
         elif tag == "TAX":
-            tax = _tax(seg, dec)
+            tax_path = f"taxes[{len(rec['taxes'])}]"
+            tax, used = _tax(seg, ctx, tax_path)
             rec["taxes"].append(tax)
-            ok = _tax_complete(seg, tax)
         elif tag in ("GIS", "GEI") and rec["status"] is None and tax is None:
             rec["status"] = _s(component(seg, 1, 0))
-            ok = rec["status"] is not None
+            used = STATUS_USED
         elif tag == "RFF":
-            ctx = tag
+            group = tag
             ref = _ref(seg)
             rec["references"].append(ref)
             if ref["qualifier"] == "ABT" and rec["declaration_ref"] is None:
                 rec["declaration_ref"] = ref["value"]
+            used = REF_USED
         elif tag == "DTM":
-            rec["dates"].append(_date(seg))
-            if ctx == "":
-                top_dates.append((component(seg, 1, 0), component(seg, 1, 1), component(seg, 1, 2)))
+            date = _date(seg)
+            if group == "":
+                top_dates.append((len(rec["dates"]), date))
+            rec["dates"].append(date)
+            used = DATE_USED
         elif tag == "NAD":
-            ctx = tag
-            rec["parties"].append(_party(seg))
-        else:
-            if tag in ("DOC", "CST", "AUT"):
-                ctx = tag
-            ok = False
-        if not ok:
-            unknown.append(raws[k])
+            group = tag
+            party, used = _party(seg, ctx, f"parties[{len(rec['parties'])}]")
+            rec["parties"].append(party)
+        elif tag in ("DOC", "CST", "AUT"):
+            group = tag
+        ctx.keep(seg, raws[k], used)
+    if group_err is not None:
+        group_err.close(ctx)
     if bgm is None:
-        raise MappingError("CUSRES has no BGM segment")
+        raise MappingError("CUSRES has no BGM segment", field="BGM", rule="required")
+    bgm_used = BGM_RES_USED
+    if rec["status"] is None and component(segs[bgm], 4).strip():
+        rec["status"] = _s(component(segs[bgm], 4))
+        bgm_used = bgm_used | {(4, 0)}
+    if _leftover(segs[bgm], bgm_used):
+        ctx.unknown.insert(bgm_slot, raws[bgm])
     if rec["status"] is None:
-        rec["status"] = _s(component(bgm, 4)) or rec["message_function"]
-    rec["issue_datetime"] = _issue_datetime(top_dates)
+        rec["status"] = rec["message_function"]
+    rec["issue_datetime"] = _issue_datetime(top_dates, ctx)
     return rec
+
+
+class _ErrorGroup:
+    """One ERP group of a CUSRES: ERP (error point) - RFF (error reference) - ERC - FTX.
+
+    The reference of its errors is the RFF's, else the ERP's error point. The ERP is kept in
+    ``unknown_segments`` (where it stood) when no error took its text as reference.
+    """
+
+    def __init__(
+        self,
+        errors: list[dict[str, Any]],
+        erp: Segment | None = None,
+        raw: str = "",
+        slot: int = 0,
+    ) -> None:
+        self.errors = errors
+        self.point = _s(":".join(components(erp, 1))) if erp is not None else None
+        self.raw, self.slot = raw, slot
+        self.erp = erp
+        self.ref = self.point
+        self.pending: list[dict[str, Any]] = []
+
+    def rff(self, seg: Segment) -> Used:
+        self.ref = _s(component(seg, 1, 1)) or self.ref
+        for err in self.pending:
+            err["reference"] = err["reference"] or self.ref
+        return _used("1.1")
+
+    def erc(self, seg: Segment) -> Used:
+        err = {"code": _s(component(seg, 1, 0)), "reference": self.ref, "text": None}
+        self.errors.append(err)
+        self.pending.append(err)
+        return ERC_USED
+
+    def ftx(self, seg: Segment) -> Used:
+        """The text of the last ERC (or an error of its own)."""
+        text = " ".join(p for p in components(seg, 4) if p) or None
+        if not self.pending:
+            err = {"code": None, "reference": self.ref, "text": None}
+            self.errors.append(err)
+            self.pending.append(err)
+        target = self.pending[-1]
+        if text:
+            target["text"] = f"{target['text']} {text}" if target["text"] else text
+        # AAO (error description) says what the column says; another subject is kept.
+        return ERROR_FTX_USED | {(1, 0)} if component(seg, 1) == "AAO" else ERROR_FTX_USED
+
+    def close(self, ctx: _Ctx) -> None:
+        if self.erp is None:
+            return
+        used = self.point is not None and any(e["reference"] == self.point for e in self.pending)
+        if _leftover(self.erp, _consumed(self.erp, 1, 0, 9) if used else NOTHING):
+            ctx.unknown.insert(self.slot, self.raw)
 
 
 # --------------------------------------------------------------------------- CUSCAR
 
+BGM_CAR_USED = _used("1.0 2.0 3")
+CNI_USED = _used("1 2.0")
+EQD_USED = _used("1 2.0")
+SEL_USED = _used("1.0")
+GOODS_MEA_USED = _used("1 2.0 3.0 3.1")
+
+
+class _Cuscar:
+    """The state of one CUSCAR being read, with one small handler per segment tag.
+
+    Groups are told apart by their trigger: before the first ``CNI`` a segment belongs to the
+    header (``TDT`` transport, ``EQD`` equipment), after it to the current consignment, and
+    after a ``GID`` to the current goods item.
+    """
+
+    def __init__(self, msg: Message) -> None:
+        rec = _envelope(msg)
+        rec.update(
+            document_number=None,
+            message_function=None,
+            issue_datetime=None,
+            transport_mode=None,
+            conveyance_id=None,
+            carrier_id=None,
+            place_of_loading=None,
+            place_of_discharge=None,
+            parties=[],
+            references=[],
+            equipment=[],
+            consignments=[],
+            document_type=None,
+            voyage_number=None,
+            conveyance_name=None,
+        )
+        self.rec = _quality(rec)
+        self.ctx = _Ctx(msg, rec)
+        self.group = ""
+        self.bgm_seen = False
+        self.equipment: dict[str, Any] | None = None
+        self.consignment: dict[str, Any] | None = None
+        self.goods: dict[str, Any] | None = None
+        self.path = ""  # field path of the current consignment / goods item
+
+    def handle(self, seg: Segment) -> Used:
+        tag = str(seg[0])
+        if self.goods is not None and tag in _GOODS_HANDLERS:
+            return _GOODS_HANDLERS[tag](self, seg)
+        if self.consignment is not None:
+            return _CONSIGNMENT_HANDLERS.get(tag, _Cuscar.nothing)(self, seg)
+        return _HEADER_HANDLERS.get(tag, _Cuscar.nothing)(self, seg)
+
+    def nothing(self, seg: Segment) -> Used:
+        return NOTHING
+
+    # header --------------------------------------------------------------------------
+    def bgm(self, seg: Segment) -> Used:
+        if self.bgm_seen:
+            return NOTHING
+        self.bgm_seen = True
+        self.rec["document_type"] = _s(component(seg, 1, 0))
+        self.rec["document_number"] = _s(component(seg, 2, 0))
+        self.rec["message_function"] = _s(component(seg, 3))
+        return BGM_CAR_USED
+
+    def tdt(self, seg: Segment) -> Used:
+        """TDT: 8051 stage, 8028 voyage, C220 mode, C228, C040 carrier, ..., C222 conveyance.
+
+        A field already filled is never overwritten (a later TDT without a carrier must not
+        erase one); a differing value then stays in ``unknown_segments``.
+        """
+        self.group = "TDT"
+        used: set[tuple[int, int]] = set()
+        for column, at in _TDT_FIELDS:
+            value = _s(component(seg, *at))
+            if value is None:
+                continue
+            if self.rec[column] is None:
+                self.rec[column] = value
+            if self.rec[column] == value:
+                used.add(at)
+        return frozenset(used)
+
+    def loc(self, seg: Segment) -> Used:
+        if self.group not in ("", "TDT"):
+            return NOTHING
+        qual, place = component(seg, 1), _s(component(seg, 2, 0))
+        if qual == "9" and self.rec["place_of_loading"] is None:
+            self.rec["place_of_loading"] = place
+        elif qual in ("11", "12") and self.rec["place_of_discharge"] is None:
+            self.rec["place_of_discharge"] = place
+        else:
+            return NOTHING
+        return LOC_USED
+
+    def dtm(self, seg: Segment) -> Used:
+        """DTM 137/182 at the top: the issue date (the table has no other date column)."""
+        qual, value, fmt = component(seg, 1, 0), component(seg, 1, 1), component(seg, 1, 2)
+        if self.group not in ("", "TDT") or qual not in ("137", "182"):
+            return NOTHING
+        if self.rec["issue_datetime"] is not None:
+            return NOTHING
+        parsed = parse_edifact_date(value, fmt)
+        if parsed is None:
+            self.ctx.flag("unparseable-date", "issue_datetime", f"{value!r} kept in unknown")
+            return NOTHING
+        if fmt in ("303", "304"):  # the zone is folded into UTC: keep what was written
+            self.ctx.literals["issue_datetime"] = value
+        self.rec["issue_datetime"] = parsed
+        return DATE_USED
+
+    def nad(self, seg: Segment) -> Used:
+        if self.group == "EQD":
+            return NOTHING
+        parties = self.rec["parties"]
+        party, used = _party(seg, self.ctx, f"parties[{len(parties)}]")
+        parties.append(party)
+        return used
+
+    def rff(self, seg: Segment) -> Used:
+        self.rec["references"].append(_ref(seg))
+        return REF_USED
+
+    def eqd(self, seg: Segment) -> Used:
+        self.group = "EQD"
+        self.equipment = None
+        if component(seg, 1) != "CN" or not component(seg, 2, 0).strip():
+            return NOTHING
+        self.equipment = {"container_id": component(seg, 2, 0).strip(), "seal_ids": []}
+        self.rec["equipment"].append(self.equipment)
+        return EQD_USED
+
+    def sel(self, seg: Segment) -> Used:
+        seal = _s(component(seg, 1, 0))
+        if self.group != "EQD" or self.equipment is None or seal is None:
+            return NOTHING
+        self.equipment["seal_ids"].append(seal)
+        return SEL_USED
+
+    # consignment ---------------------------------------------------------------------
+    def cni(self, seg: Segment) -> Used:
+        consignments = self.rec["consignments"]
+        self.path = f"consignments[{len(consignments)}]"
+        number = self.ctx.integer(component(seg, 1), f"{self.path}.consignment_no")
+        self.consignment = {
+            "consignment_no": number or len(consignments) + 1,
+            "transport_document": _s(component(seg, 2, 0)),
+            "consignor_id": None,
+            "consignee_id": None,
+            "goods": [],
+            "parties": [],
+        }
+        consignments.append(self.consignment)
+        self.group, self.goods = "CNI", None
+        return CNI_USED if number is not None else _used("2.0")
+
+    def consignment_nad(self, seg: Segment) -> Used:
+        """Every NAD of a consignment is kept whole; CZ/CN also fill consignor/consignee."""
+        assert self.consignment is not None
+        parties = self.consignment["parties"]
+        party, used = _party(seg, self.ctx, f"{self.path}.parties[{len(parties)}]")
+        parties.append(party)
+        key = {"CZ": "consignor_id", "CN": "consignee_id"}.get(party["role"] or "")
+        if key is not None and self.consignment[key] is None:
+            self.consignment[key] = party["id"]
+        return used
+
+    def consignment_rff(self, seg: Segment) -> Used:
+        assert self.consignment is not None
+        ref = _ref(seg)
+        if ref["qualifier"] == "BM" and (
+            self.consignment["transport_document"] is None or self.group == "CNI"
+        ):
+            if self.consignment["transport_document"] is not None:
+                # CNI 1188 and RFF+BM both given: the B/L wins, the CNI document stays a ref
+                self.rec["references"].append(
+                    {"qualifier": None, "value": self.consignment["transport_document"]}
+                )
+            self.consignment["transport_document"] = ref["value"]
+        else:
+            self.rec["references"].append(ref)
+        return REF_USED
+
+    def gid(self, seg: Segment) -> Used:
+        assert self.consignment is not None
+        goods_list = self.consignment["goods"]
+        path = f"{self.path}.goods[{len(goods_list)}]"
+        number = self.ctx.integer(component(seg, 1), f"{path}.item_no")
+        packages = self.ctx.integer(component(seg, 2, 0), f"{path}.packages")
+        self.goods = {
+            "item_no": number or len(goods_list) + 1,
+            "description": None,
+            "hs_code": None,
+            "packages": packages,
+            "gross_mass": None,
+            "mass_unit": None,
+        }
+        goods_list.append(self.goods)
+        self.group = "GID"
+        used = set()
+        if number is not None:
+            used.add((1, 0))
+        if packages is not None:
+            used.add((2, 0))
+        return frozenset(used)
+
+    # goods item ----------------------------------------------------------------------
+    def goods_ftx(self, seg: Segment) -> Used:
+        assert self.goods is not None
+        if component(seg, 1) not in ("AAA", ""):
+            return NOTHING
+        path = f"{self._goods_path()}.description"
+        text = self.ctx.joined(_composite(seg, 4, 0, 4), path)
+        if text is None:
+            return NOTHING
+        if self.goods["description"] is not None:
+            self.ctx.literals.pop(path, None)
+            text = f"{self.goods['description']} {text}"
+        self.goods["description"] = text
+        return FTX_USED
+
+    def goods_mea(self, seg: Segment) -> Used:
+        assert self.goods is not None
+        purpose, dim = component(seg, 1), component(seg, 2, 0)
+        if self.goods["gross_mass"] is not None or dim not in _GROSS:
+            return NOTHING
+        if purpose not in ("WT", "AAE", ""):
+            return NOTHING
+        value = self.ctx.num(component(seg, 3, 1), f"{self._goods_path()}.gross_mass")
+        if value is None:
+            return NOTHING
+        self.goods["gross_mass"], self.goods["mass_unit"] = value, _s(component(seg, 3, 0))
+        return GOODS_MEA_USED
+
+    def goods_pac(self, seg: Segment) -> Used:
+        assert self.goods is not None
+        if self.goods["packages"] is not None:
+            return NOTHING
+        count = self.ctx.integer(component(seg, 1), f"{self._goods_path()}.packages")
+        if count is None:
+            return NOTHING
+        self.goods["packages"] = count
+        return ONE
+
+    def goods_cst(self, seg: Segment) -> Used:
+        assert self.goods is not None
+        hs, _, _, hs_used, _ = _cst_codes(seg)
+        if self.goods["hs_code"] is not None or hs is None:
+            return NOTHING
+        self.goods["hs_code"] = hs
+        return hs_used
+
+    def goods_pia(self, seg: Segment) -> Used:
+        """PIA: 4347 function (1 additional / 5 product id) + C212 (7140 number : 7143 type)."""
+        assert self.goods is not None
+        if self.goods["hs_code"] is not None:
+            return NOTHING
+        for i in range(2, min(len(seg), 7)):
+            kind = component(seg, i, 1)
+            if kind in ("HS", "") and component(seg, i, 0).strip():
+                self.goods["hs_code"] = component(seg, i, 0).strip()
+                used = {(i, 0), (i, 1)}
+                if component(seg, 1) in ("1", "5"):  # only says "this is a product id"
+                    used.add((1, 0))
+                return frozenset(used)
+        return NOTHING
+
+    def _goods_path(self) -> str:
+        assert self.consignment is not None
+        return f"{self.path}.goods[{len(self.consignment['goods']) - 1}]"
+
+
+# (column, (element, component)) read from a TDT, in order.
+_TDT_FIELDS = (
+    ("voyage_number", (2, 0)),
+    ("transport_mode", (3, 0)),
+    ("carrier_id", (5, 0)),
+    ("conveyance_id", (8, 0)),
+    ("conveyance_name", (8, 3)),
+)
+
+_HEADER_HANDLERS: dict[str, Callable[[_Cuscar, Segment], Used]] = {
+    "BGM": _Cuscar.bgm,
+    "TDT": _Cuscar.tdt,
+    "LOC": _Cuscar.loc,
+    "DTM": _Cuscar.dtm,
+    "NAD": _Cuscar.nad,
+    "RFF": _Cuscar.rff,
+    "EQD": _Cuscar.eqd,
+    "SEL": _Cuscar.sel,
+    "CNI": _Cuscar.cni,
+}
+_CONSIGNMENT_HANDLERS: dict[str, Callable[[_Cuscar, Segment], Used]] = {
+    "CNI": _Cuscar.cni,
+    "GID": _Cuscar.gid,
+    "NAD": _Cuscar.consignment_nad,
+    "RFF": _Cuscar.consignment_rff,
+}
+_GOODS_HANDLERS: dict[str, Callable[[_Cuscar, Segment], Used]] = {
+    "FTX": _Cuscar.goods_ftx,
+    "MEA": _Cuscar.goods_mea,
+    "PAC": _Cuscar.goods_pac,
+    "CST": _Cuscar.goods_cst,
+    "PIA": _Cuscar.goods_pia,
+}
+
 
 def map_cuscar(msg: Message) -> dict[str, Any]:
-    """CUSCAR -> ``cms_cargo_reports`` record (equipment, consignments, goods)."""
-    dec = msg.delimiters.decimal
-    rec = _envelope(msg)
-    rec.update(
-        document_number=None,
-        message_function=None,
-        issue_datetime=None,
-        transport_mode=None,
-        conveyance_id=None,
-        carrier_id=None,
-        place_of_loading=None,
-        place_of_discharge=None,
-        parties=[],
-        references=[],
-        equipment=[],
-        consignments=[],
-    )
-    unknown: list[str] = rec["unknown_segments"]
-    top_dates: list[tuple[str, str, str]] = []
-    bgm_seen = tdt_seen = False
-    ctx = ""
-    equipment: dict[str, Any] | None = None
-    consignment: dict[str, Any] | None = None
-    goods: dict[str, Any] | None = None
+    """CUSCAR -> ``cms_cargo_reports`` record (transport, equipment, consignments, goods)."""
+    state = _Cuscar(msg)
     segs, raws = msg.segments, msg.raws
     for k in range(1, len(segs) - 1):
-        seg = segs[k]
-        tag = str(seg[0])
-        ok = True
-        if tag == "BGM" and not bgm_seen:
-            bgm_seen = True
-            rec["document_number"] = _s(component(seg, 2, 0))
-            rec["message_function"] = _s(component(seg, 3))
-        elif tag == "CNI":
-            ctx, goods = "CNI", None
-            consignment = {
-                "consignment_no": _int(component(seg, 1)) or len(rec["consignments"]) + 1,
-                "transport_document": _s(component(seg, 2, 0)),
-                "consignor_id": None,
-                "consignee_id": None,
-                "goods": [],
-            }
-            rec["consignments"].append(consignment)
-        elif tag == "GID" and consignment is not None:
-            ctx = "GID"
-            goods = {
-                "item_no": _int(component(seg, 1)) or len(consignment["goods"]) + 1,
-                "description": None,
-                "hs_code": None,
-                "packages": _int(component(seg, 2, 0)),
-                "gross_mass": None,
-                "mass_unit": None,
-            }
-            consignment["goods"].append(goods)
-            ok = (goods["packages"] is not None or not component(seg, 2, 0).strip()) and (
-                _int(component(seg, 1)) is not None or not component(seg, 1).strip()
-            )
-        elif ctx == "GID" and goods is not None and tag in ("FTX", "MEA", "PAC", "CST", "PIA"):
-            ok = _cuscar_goods(goods, seg, dec)
-        elif consignment is not None and tag == "NAD" and component(seg, 1) in ("CZ", "CN"):
-            key = "consignor_id" if component(seg, 1) == "CZ" else "consignee_id"
-            ok = consignment[key] is None
-            if ok:
-                consignment[key] = _s(component(seg, 2, 0))
-        elif consignment is not None and tag == "RFF":
-            ref = _ref(seg)
-            if ref["qualifier"] == "BM" and (
-                consignment["transport_document"] is None or ctx == "CNI"
-            ):
-                consignment["transport_document"] = ref["value"]
-            else:
-                rec["references"].append(ref)
-        elif consignment is not None:
-            ok = False
-        elif tag == "EQD":
-            ctx = "EQD"
-            equipment = None
-            if component(seg, 1) == "CN" and component(seg, 2, 0):
-                equipment = {"container_id": component(seg, 2, 0).strip(), "seal_ids": []}
-                rec["equipment"].append(equipment)
-            else:
-                ok = False
-        elif tag == "SEL" and ctx == "EQD" and equipment is not None:
-            seal = _s(component(seg, 1, 0))
-            ok = seal is not None
-            if seal:
-                equipment["seal_ids"].append(seal)
-        elif tag == "TDT" and not tdt_seen:
-            ctx, tdt_seen = "TDT", True
-            rec["transport_mode"] = _s(component(seg, 3, 0))
-            rec["conveyance_id"] = _s(component(seg, 8, 0)) or _s(component(seg, 2))
-            rec["carrier_id"] = _s(component(seg, 5, 0))
-        elif tag == "LOC" and ctx in ("", "TDT"):
-            qual, place = component(seg, 1), _s(component(seg, 2, 0))
-            if qual == "9" and rec["place_of_loading"] is None:
-                rec["place_of_loading"] = place
-            elif qual in ("11", "12") and rec["place_of_discharge"] is None:
-                rec["place_of_discharge"] = place
-            else:
-                ok = False
-        elif tag == "DTM" and ctx in ("", "TDT"):
-            top_dates.append((component(seg, 1, 0), component(seg, 1, 1), component(seg, 1, 2)))
-            ok = component(seg, 1, 0) in ("137", "182")
-        elif tag == "NAD" and ctx != "EQD":
-            party = _party(seg)
-            rec["parties"].append(party)
-            if party["role"] == "CA" and rec["carrier_id"] is None:
-                rec["carrier_id"] = party["id"]
-        elif tag == "RFF":
-            rec["references"].append(_ref(seg))
-        else:
-            ok = False
-        if not ok:
-            unknown.append(raws[k])
-    if not bgm_seen:
-        raise MappingError("CUSCAR has no BGM segment")
-    rec["issue_datetime"] = _issue_datetime(top_dates)
+        state.ctx.keep(segs[k], raws[k], state.handle(segs[k]))
+    rec = state.rec
+    if not state.bgm_seen:
+        raise MappingError("CUSCAR has no BGM segment", field="BGM", rule="required")
+    if rec["carrier_id"] is None:  # no carrier in TDT: the carrier party, if any
+        rec["carrier_id"] = next((p["id"] for p in rec["parties"] if p["role"] == "CA"), None)
     return rec
-
-
-def _cuscar_goods(goods: dict[str, Any], seg: Segment, dec: str) -> bool:
-    tag = str(seg[0])
-    if tag == "FTX":
-        text = " ".join(p for p in components(seg, 4) if p)
-        if not text or component(seg, 1) not in ("AAA", ""):
-            return False
-        goods["description"] = f"{goods['description']} {text}" if goods["description"] else text
-        return True
-    if tag == "MEA":
-        value = _num(component(seg, 3, 1), dec)
-        if value is None or goods["gross_mass"] is not None:
-            return False
-        if component(seg, 2, 0) not in _GROSS:
-            return False
-        goods["gross_mass"], goods["mass_unit"] = value, _s(component(seg, 3, 0))
-        return True
-    if tag == "PAC":
-        count = _int(component(seg, 1))
-        if count is None or goods["packages"] is not None:
-            return False
-        goods["packages"] = count
-        return True
-    if goods["hs_code"] is not None:
-        return False
-    if tag == "CST":
-        goods["hs_code"] = _cst_codes(seg)[0]
-    else:  # PIA: 4347 function + C212 (7140 item number : 7143 type, HS)
-        for i in range(2, min(len(seg), 7)):
-            if component(seg, i, 1) in ("HS", "") and component(seg, i, 0):
-                goods["hs_code"] = component(seg, i, 0)
-                break
-    return goods["hs_code"] is not None
 
 
 # --------------------------------------------------------------------------- entry points
@@ -832,19 +1353,62 @@ _MAPPERS: dict[str, Callable[[Message], dict[str, Any]]] = {
     "CUSCAR": map_cuscar,
 }
 
+# UNCL 1001 document name codes (BGM C002) that name each mapped message's document.
+_TYPE_BY_DOCUMENT: dict[str, str] = {
+    **dict.fromkeys(("85", "785", "786", "788", "833", "933"), "CUSCAR"),
+    **dict.fromkeys(
+        ("830", "913", "914", "915", "929", "930", "931", "936", "950", "960"), "CUSDEC"
+    ),
+    **dict.fromkeys(("961", "962", "963", "964", "965"), "CUSRES"),
+}
+# Segments only one of the mapped messages uses, in the order they are trusted.
+_TYPE_BY_SEGMENT = (
+    (("ERP", "ERC"), "CUSRES"),
+    (("CNI", "GID"), "CUSCAR"),
+    (("CST", "TAX"), "CUSDEC"),
+)
+
+
+def infer_message_type(msg: Message) -> tuple[str, str] | None:
+    """(type, evidence) for a message whose UNH leaves the type out; None when nothing says.
+
+    BGM's document name code decides first (it names the document); otherwise segments that
+    only one mapped message type carries.
+    """
+    bgm = next((s for s in msg.segments if s[0] == "BGM"), None)
+    if bgm is not None:
+        code = component(bgm, 1, 0).strip()
+        if code in _TYPE_BY_DOCUMENT:
+            return _TYPE_BY_DOCUMENT[code], f"BGM {code}"
+    tags = {s[0] for s in msg.segments}
+    for wanted, mtype in _TYPE_BY_SEGMENT:
+        found = sorted(t for t in wanted if t in tags)
+        if found:
+            return mtype, f"segment {found[0]}"
+    return None
+
 
 def map_message(msg: Message) -> Outcome:
     """Map one syntax-level message to its bronze record (or a rejection)."""
-    mapper = _MAPPERS.get(msg.message_type)
+    mtype, inferred = msg.message_type.strip(), None
+    if not mtype:
+        inferred = infer_message_type(msg)
+        if inferred is not None:
+            mtype = inferred[0]
+    mapper = _MAPPERS.get(mtype)
     if mapper is None:
         known = ", ".join(sorted(_MAPPERS))
+        what = msg.message_type or "(none, and neither BGM nor the segments tell)"
         return Rejected(
             msg.index,
             msg.raw,
             E_UNSUPPORTED,
-            f"message type {msg.message_type or '(none)'} ({msg.directory_version or '?'}) "
-            f"in message {msg.reference!r} is not mapped; mapped types: {known}",
+            f"message type {what} ({msg.directory_version or '?'}) in message "
+            f"{msg.reference!r} is not mapped; mapped types: {known}",
             msg.message_type or None,
+            field="UNH/S009/0065",
+            value=msg.message_type,
+            rule="mapped-message-type",
         )
     try:
         record = mapper(msg)
@@ -853,10 +1417,20 @@ def map_message(msg: Message) -> Outcome:
             msg.index,
             msg.raw,
             E_MAPPING,
-            f"{msg.message_type} message {msg.reference!r}: {exc}",
-            msg.message_type,
+            f"{mtype} message {msg.reference!r}: {exc}",
+            mtype,
+            field=exc.field,
+            value=exc.value,
+            rule=exc.rule,
         )
-    return ParsedRecord(TABLE_BY_MESSAGE_TYPE[msg.message_type], msg.index, record)
+    if inferred is not None:
+        record["message_type"] = mtype
+        record["source_literals"]["message_type"] = msg.message_type
+        record["flags"].append(
+            f"inferred-message-type UNH/S009/0065: {msg.message_type!r} inferred {mtype} "
+            f"from {inferred[1]}"
+        )
+    return ParsedRecord(TABLE_BY_MESSAGE_TYPE[mtype], msg.index, record)
 
 
 def parse_edifact_file(data: bytes, source: str, *, strict: bool = False) -> Iterator[Outcome]:
@@ -867,6 +1441,15 @@ def parse_edifact_file(data: bytes, source: str, *, strict: bool = False) -> Ite
     """
     for item in iter_messages(data, strict=strict):
         if isinstance(item, SyntaxProblem):
-            yield Rejected(item.index, item.raw, item.error_code, item.reason, item.message_type)
+            yield Rejected(
+                item.index,
+                item.raw,
+                item.error_code,
+                item.reason,
+                item.message_type,
+                field=item.field,
+                value=item.value,
+                rule=item.rule,
+            )
         else:
             yield map_message(item)

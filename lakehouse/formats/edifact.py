@@ -39,8 +39,16 @@ Syntax policies (the standard leaves these open or real files break it)
     * Character sets: the interchange is decoded after reading UNB S001 (see
       :data:`CHARSETS`). An interchange declared with a single-byte charset (UNOA..UNOK) whose
       bytes are valid UTF-8 containing non-ASCII is decoded as UTF-8 and a control issue says
-      so; bytes invalid for the declared charset reject the interchange (``E_ENCODING``). An
-      unknown charset, or no UNB at all, is decoded as UTF-8, else ISO 8859-1, with an issue.
+      so. When the interchange's bytes are invalid for the declared charset it is framed as
+      ISO 8859-1 (one byte, one character) and each message is decoded alone: only a message
+      holding a bad byte is rejected (``E_ENCODING``, raw = its bytes as ISO 8859-1, the reason
+      names the file offset and the charset); the UNZ count still counts it. An unknown
+      charset, or no UNB at all, is decoded as UTF-8, else ISO 8859-1, with an issue.
+    * A UNA that declares one character for two roles (ISO 9735: the service characters are
+      distinct; the decimal mark may not be a separator either), a letter or digit, or that is
+      cut short rejects its whole interchange as one ``E_SYNTAX`` piece (raw = the
+      interchange): nothing in it can be split reliably, and nothing of it is loaded with
+      other separators. The piece consumes one index per UNH in it.
     * Control counts/references (UNT, UNE, UNZ) that do not match are recorded on the message
       (``control_issues``) and are not fatal; with ``strict=True`` such messages are rejected
       (``E_CONTROL_COUNT``). A missing UNE/UNZ is recorded likewise (``E_ENVELOPE`` when
@@ -52,9 +60,10 @@ Syntax policies (the standard leaves these open or real files break it)
       is not a message (junk, a whole undecodable interchange) takes the next index; an
       undecodable interchange consumes as many indices as it has UNH segments (at least one),
       so later messages keep stable indices.
-    * ``raw`` of a message is re-serialised from its segments' source text, one segment per
-      line, each with its terminator; released characters are written back released, a release
-      before an ordinary character is not restored.
+    * ``raw`` of a message (and of any rejected piece) is the original text from its UNH to
+      its UNT terminator: the sender's separators, release characters and line breaks. The
+      fast path keeps no offsets; :class:`SourceText` computes them once per interchange when
+      a rejection asks for one (:func:`segment_spans` mirrors the tokenizer's rules).
 """
 
 from __future__ import annotations
@@ -83,11 +92,13 @@ __all__ = [
     "Message",
     "Repetition",
     "Segment",
+    "SourceText",
     "SyntaxProblem",
     "component",
     "components",
     "element",
     "iter_messages",
+    "segment_spans",
     "to_decimal",
     "tokenize",
 ]
@@ -97,8 +108,13 @@ class EdifactError(ValueError):
     """Invalid EDIFACT service data handed to a helper (e.g. a malformed UNA).
 
     Defined here rather than in :mod:`lakehouse.errors` (owned elsewhere); :func:`iter_messages`
-    never lets it escape: bad input becomes a :class:`SyntaxProblem`.
+    never lets it escape: bad input becomes a :class:`SyntaxProblem`. ``rule`` is the short
+    stable name of the rule broken (written to the quarantine ``rule`` column).
     """
+
+    def __init__(self, message: str, rule: str = "syntax") -> None:
+        super().__init__(message)
+        self.rule = rule
 
 
 class Repetition(tuple):
@@ -155,7 +171,7 @@ class Delimiters:
         if una.startswith("UNA"):
             una = una[3:]
         if len(una) < 6:
-            raise EdifactError(f"UNA service string advice too short: {una!r}")
+            raise EdifactError(f"UNA service string advice too short: {una!r}", "una-length")
         comp, elem, dec, rel, rep, term = una[0], una[1], una[2], una[3], una[4], una[5]
         d = cls(
             comp,
@@ -166,10 +182,19 @@ class Delimiters:
             term,
         )
         used = [c for c in (comp, elem, d.release, d.repetition, term) if c]
-        if len(set(used)) != len(used):
-            raise EdifactError(f"UNA declares the same character twice: {una[:6]!r}")
+        if len(set(used)) != len(used) or dec in (comp, elem, term):
+            # ISO 9735 §7: the service characters must be distinct; a repeated one makes every
+            # split ambiguous, so no reading of the interchange can be trusted.
+            raise EdifactError(
+                f"UNA declares the same character for two roles: {una[:6]!r} (ISO 9735 requires "
+                "distinct service characters)",
+                "distinct-service-characters",
+            )
         if any(c.isalnum() for c in used):
-            raise EdifactError(f"UNA declares a letter or digit as separator: {una[:6]!r}")
+            raise EdifactError(
+                f"UNA declares a letter or digit as separator: {una[:6]!r}",
+                "separator-not-alphanumeric",
+            )
         return d
 
     def una(self) -> str:
@@ -416,6 +441,9 @@ class Message:
     control_issues: list[str] = field(default_factory=list)
     # Issues that make the message fail in strict mode, with the code it fails with.
     strict_failures: list[tuple[str, str]] = field(default_factory=list)
+    # Where the message's own text lives: segment ``first`` of ``source`` is its UNH.
+    source: SourceText | None = None
+    first: int = 0
 
     @property
     def directory_version(self) -> str:
@@ -424,20 +452,86 @@ class Message:
 
     @property
     def raw(self) -> str:
-        """The message text, one segment per line."""
-        term = self.delimiters.terminator
-        return "".join(f"{r}{term}\n" for r in self.raws)
+        """The message exactly as the sender wrote it, from its UNH to its UNT terminator.
+
+        Computed on demand (only rejected messages need it), so the fast path keeps no offsets.
+        """
+        if self.source is None:
+            term = self.delimiters.terminator
+            return "".join(f"{r}{term}" for r in self.raws)
+        return self.source.text_of(self.first, self.first + len(self.segments) - 1)
+
+
+class SourceText:
+    """The decoded text one list of segments was tokenised from, with lazy segment offsets.
+
+    Why lazy: the tokenizer's fast path (``str.split``) keeps no positions; only a rejected
+    message needs its original text, so offsets are computed once per interchange, and only
+    when something asks for them.
+    """
+
+    __slots__ = ("_spans", "delimiters", "text")
+
+    def __init__(self, text: str, delimiters: Delimiters) -> None:
+        self.text = text
+        self.delimiters = delimiters
+        self._spans: list[tuple[int, int]] | None = None
+
+    def spans(self) -> list[tuple[int, int]]:
+        """(start of tag, end after terminator) of every segment, as :func:`tokenize` sees them."""
+        if self._spans is None:
+            self._spans = segment_spans(self.text, self.delimiters)
+        return self._spans
+
+    def text_of(self, first: int, last: int) -> str:
+        """The original text of segments ``first``..``last`` (inclusive), separators and all."""
+        spans = self.spans()
+        return self.text[spans[first][0] : spans[last][1]]
+
+
+def segment_spans(text: str, d: Delimiters) -> list[tuple[int, int]]:
+    """Offsets of the segments :func:`tokenize` would return for ``text``, in ``text``.
+
+    Mirrors the tokenizer's rules (line breaks are not data, a release character applies to the
+    next character after any line break, empty pieces are skipped) on the unmodified text.
+    """
+    service = (d.component, d.element, d.terminator, d.release, d.repetition)
+    breaks = "".join(c for c in "\r\n" if c not in service)
+    pattern = re.escape(d.terminator)
+    if d.release:
+        skip = f"[{re.escape(breaks)}]*" if breaks else ""
+        pattern = f"{re.escape(d.release)}{skip}.|{pattern}"
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for m in re.finditer(pattern, text, flags=re.S):
+        if m.group() != d.terminator:
+            continue
+        piece = text[start : m.start()]
+        if piece.strip():
+            spans.append((start + len(piece) - len(piece.lstrip()), m.end()))
+        start = m.end()
+    piece = text[start:]
+    if piece.strip():
+        spans.append((start + len(piece) - len(piece.lstrip()), len(text)))
+    return spans
 
 
 @dataclass(frozen=True, slots=True)
 class SyntaxProblem:
-    """A piece of the file the syntax layer rejects (becomes a ``Rejected`` outcome)."""
+    """A piece of the file the syntax layer rejects (becomes a ``Rejected`` outcome).
+
+    ``field``/``value``/``rule`` name the one thing at fault when there is one (see
+    :class:`lakehouse.formats.base.Rejected`).
+    """
 
     index: int
     raw: str
     error_code: str
     reason: str
     message_type: str | None = None
+    field: str | None = None
+    value: str | None = None
+    rule: str | None = None
 
 
 # --------------------------------------------------------------------------- framing
@@ -482,6 +576,30 @@ def _find_end(text: str, start: int, d: Delimiters) -> int:
         if not _is_released(text, m.start(), d.release):
             return m.end()
         pos = m.start() + 1
+
+
+_NEXT_UNA = re.compile(r"UNA[^A-Za-z0-9\s]{2}")
+
+
+def _bad_una_end(text: str, pos: int) -> int:
+    """Where an interchange whose UNA (at ``pos``) is invalid ends.
+
+    Its own terminator (UNA position 6) followed by a new UNA/UNB, when that character can be
+    a terminator at all; else the next thing that looks like a UNA, else the end of the file.
+    """
+    term = text[pos + 8 : pos + 9]
+    if not term or term.isalnum() or term.isspace():
+        nxt = _NEXT_UNA.search(text, pos + 3)
+        return nxt.start() if nxt else len(text)
+    rel = text[pos + 6 : pos + 7]
+    d = Delimiters(release="" if rel in (" ", term) else rel, terminator=term)
+    return _find_end(text, pos + 9, d)
+
+
+def _count_unh(text: str, terminator: str) -> int:
+    """UNH segments in ``text``: an interchange rejected whole consumes one index per message."""
+    found = len(re.findall(re.escape(terminator) + r"\s*UNH", text))
+    return found + int(text.lstrip(_WS).startswith("UNH"))
 
 
 def _read_unb_header(text: str, pos: int, d: Delimiters) -> tuple[str, str]:
@@ -572,17 +690,25 @@ def _interchange_from_unb(seg: Segment, d: Delimiters, has_una: bool) -> Interch
 class _Chunk:
     """Envelope state machine over the segments of one interchange-sized piece of text."""
 
-    def __init__(self, d: Delimiters, has_una: bool, encoding: str, issues: list[str]) -> None:
-        self.d = d
+    def __init__(
+        self,
+        source: SourceText,
+        has_una: bool,
+        encoding: str,
+        issues: list[str],
+        recode: _Recode | None = None,
+    ) -> None:
+        self.d = source.delimiters
+        self.source = source
         self.has_una = has_una
         self.encoding = encoding
         self.decode_issues = issues
+        self.recode = recode
         self.out: list[Message | SyntaxProblem] = []
         self.msg_index = 0
 
     def run(self, segments: list[Segment], raws: list[str], next_index: int) -> int:
         d = self.d
-        term = d.terminator
         out = self.out
         inter: Interchange | None = None
         inter_msgs: list[Message] = []
@@ -592,7 +718,7 @@ class _Chunk:
         group_msgs: list[Message] = []
         msg_start = -1
         msg_bad: str | None = None
-        stray: list[str] = []
+        stray: list[int] = []  # indices of the segments outside any message, not yet flushed
         stray_code = E_ENVELOPE
         stray_reason = ""
         saw_unh = False
@@ -606,9 +732,11 @@ class _Chunk:
                 out.append(
                     SyntaxProblem(
                         next_index,
-                        "".join(f"{r}{term}\n" for r in stray),
+                        self.source.text_of(stray[0], stray[-1]),
                         stray_code,
                         stray_reason,
+                        field=str(segments[stray[0]][0])[:20],
+                        rule="segment-outside-message",
                     )
                 )
                 next_index += 1
@@ -628,14 +756,15 @@ class _Chunk:
         def truncated(end: int, why: str) -> None:
             nonlocal msg_start
             ref, mtype = unh_info(msg_start)[:2]
-            raw = "".join(f"{r}{term}\n" for r in raws[msg_start:end])
             out.append(
                 SyntaxProblem(
                     self.msg_index,
-                    raw,
+                    self.source.text_of(msg_start, end - 1),
                     E_ENVELOPE,
                     f"message {ref!r} ({mtype or 'unknown type'}) is not closed by UNT: {why}",
                     mtype or None,
+                    field="UNT",
+                    rule="message-closed-by-unt",
                 )
             )
             msg_start = -1
@@ -657,7 +786,7 @@ class _Chunk:
                         if inter_closed
                         else f"invalid segment tag {str(tag)[:20]!r} outside any message"
                     )
-                stray.append(raws[i])
+                stray.append(i)
                 continue
 
             if msg_start >= 0:
@@ -759,7 +888,7 @@ class _Chunk:
                     if inter_closed
                     else f"segment {tag} outside any UNH...UNT message"
                 )
-            stray.append(raws[i])
+            stray.append(i)
 
         if msg_start >= 0:
             truncated(len(segments), "the input ends first (truncated)")
@@ -773,7 +902,7 @@ class _Chunk:
                 E_ENVELOPE,
             )
         if not saw_unh and not inter_closed and segments:
-            raw = "".join(f"{r}{term}\n" for r in raws)
+            raw = self.source.text
             if "UNH" in raw or "UNZ" in raw:
                 # UNH/UNZ present but not as segments: the separators are not the declared ones.
                 code, reason = (
@@ -808,13 +937,21 @@ class _Chunk:
         unt = segments[end]
         ref = component(unh, 1, 0)
         mtype = component(unh, 2, 0)
-        code = E_SYNTAX
+        source, first = self.source, start
+        if self.recode is not None:
+            decoded = self._recoded(start, end, ref, mtype)
+            if decoded is None:
+                return
+            source, first = decoded, 0
+            segments, raws = tokenize(source.text, self.d, repetition=self.recode.repetition)
+            start, end = 0, len(segments) - 1
+        code, rule, value = E_SYNTAX, "segment-tag", None
         if bad is None:
             c1 = next((_C1.search(r) for r in raws[start : end + 1] if _C1.search(r)), None)
             if c1 is not None:
                 # C1 control codes are in no EDIFACT repertoire: typically UTF-8 bytes sent
                 # inside an ISO 8859 interchange. Only this message is affected.
-                code = E_ENCODING
+                code, rule, value = E_ENCODING, self.encoding, c1.group()
                 bad = (
                     f"control character U+{ord(c1.group()):04X} is not a character of the "
                     f"declared character set ({self.encoding}); the sender's encoding is wrong"
@@ -823,10 +960,13 @@ class _Chunk:
             self.out.append(
                 SyntaxProblem(
                     self.msg_index,
-                    "".join(f"{r}{self.d.terminator}\n" for r in raws[start : end + 1]),
+                    source.text_of(first, first + end - start),
                     code,
                     f"message {ref!r}: {bad}",
                     mtype or None,
+                    field="UNB/S001/0001" if code == E_ENCODING else "segment tag",
+                    value=value,
+                    rule=rule,
                 )
             )
             return
@@ -844,6 +984,8 @@ class _Chunk:
             interchange=inter,
             group_ref=group_ref,
             control_issues=list(self.decode_issues),
+            source=source,
+            first=first,
         )
         count = component(unt, 1, 0)
         actual = end - start + 1
@@ -857,6 +999,49 @@ class _Chunk:
             msg.control_issues.append(text)
             msg.strict_failures.append((E_CONTROL_COUNT, text))
         self.out.append(msg)
+
+    def _recoded(self, start: int, end: int, ref: str, mtype: str) -> SourceText | None:
+        """The message's own bytes decoded in the declared charset, or None (problem added).
+
+        Only used when the interchange as a whole does not decode: one bad byte then costs
+        the message holding it, not its neighbours.
+        """
+        assert self.recode is not None
+        spans = self.source.spans()
+        lo, hi = spans[start][0], spans[end][1]
+        latin = self.source.text[lo:hi]
+        data = latin.encode("latin-1")
+        codec = self.recode.codec
+        try:
+            return SourceText(data.decode(codec), self.d)
+        except UnicodeDecodeError as exc:
+            offset = self.recode.offset + lo + exc.start
+            bad = data[exc.start : exc.end]
+            self.out.append(
+                SyntaxProblem(
+                    self.msg_index,
+                    latin,
+                    E_ENCODING,
+                    f"message {ref!r}: byte 0x{bad.hex().upper()} at file offset {offset} is not "
+                    f"valid {codec} (declared {self.recode.declared or 'nothing'}); the message "
+                    "is kept as ISO 8859-1 text",
+                    mtype or None,
+                    field="UNB/S001/0001",
+                    value=self.recode.declared,
+                    rule=codec,
+                )
+            )
+            return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Recode:
+    """An interchange read as ISO 8859-1 whose messages are decoded one by one in ``codec``."""
+
+    codec: str
+    declared: str
+    offset: int  # file byte offset of the interchange text (after its UNA)
+    repetition: bool
 
 
 # --------------------------------------------------------------------------- entry point
@@ -893,9 +1078,17 @@ def iter_messages(data: bytes, *, strict: bool = False) -> Iterator[Message | Sy
             try:
                 d = Delimiters.from_una(text[pos + 3 : pos + 9])
             except EdifactError as exc:
-                end = _find_end(text, pos + 3, DEFAULT_DELIMITERS)
-                yield SyntaxProblem(index, _decode_loose(data[start:end]), E_SYNTAX, str(exc))
-                index += 1
+                end = _bad_una_end(text, pos)
+                yield SyntaxProblem(
+                    index,
+                    _decode_loose(data[start:end]),
+                    E_SYNTAX,
+                    f"interchange rejected: {exc}",
+                    field="UNA",
+                    value=text[pos + 3 : pos + 9],
+                    rule=exc.rule,
+                )
+                index += max(_count_unh(text[pos:end], "'"), 1)
                 produced = True
                 pos = _skip_ws(text, end)
                 continue
@@ -906,27 +1099,20 @@ def iter_messages(data: bytes, *, strict: bool = False) -> Iterator[Message | Sy
             d = DEFAULT_DELIMITERS
         end = _find_end(text, pos, d)
         syntax_id, version = _read_unb_header(text, pos, d)
-        chunk_text, codec, issues = _decode(data[pos:end], syntax_id)
-        if chunk_text is None:
-            n_unh = len(re.findall(re.escape(d.terminator) + r"\s*UNH", text[pos:end])) + int(
-                text.startswith("UNH", pos)
-            )
-            yield SyntaxProblem(
-                index,
-                data[start:end].decode("latin-1"),
-                E_ENCODING,
-                f"interchange bytes are not valid {codec} (declared {syntax_id or 'nothing'})",
-            )
-            index += max(n_unh, 1)
-            produced = True
-            pos = _skip_ws(text, end)
-            continue
         try:
             v4 = int(version or "0") >= 4
         except ValueError:
             v4 = False
-        segments, raws = tokenize(chunk_text, d, repetition=v4 and bool(d.repetition))
-        chunk = _Chunk(d, has_una, codec, issues)
+        repetition = v4 and bool(d.repetition)
+        chunk_text, codec, issues = _decode(data[pos:end], syntax_id)
+        recode = None
+        if chunk_text is None:
+            # Read the interchange as ISO 8859-1 (every byte a character, offsets = bytes) to
+            # find its messages, then decode each message alone in the declared charset.
+            chunk_text = text[pos:end]
+            recode = _Recode(codec, syntax_id, pos, repetition)
+        segments, raws = tokenize(chunk_text, d, repetition=repetition)
+        chunk = _Chunk(SourceText(chunk_text, d), has_una, codec, issues, recode)
         index = chunk.run(segments, raws, index)
         for item in chunk.out:
             produced = True
@@ -938,6 +1124,8 @@ def iter_messages(data: bytes, *, strict: bool = False) -> Iterator[Message | Sy
                     code,
                     "strict mode: " + "; ".join(t for _, t in item.strict_failures),
                     item.message_type or None,
+                    field="UNT" if code == E_CONTROL_COUNT else "UNZ",
+                    rule="control-count" if code == E_CONTROL_COUNT else "envelope-closed",
                 )
             else:
                 yield item

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -30,7 +31,6 @@ import pyarrow.compute as pc
 from lakehouse.formats.base import Outcome, ParsedColumns
 from lakehouse.formats.json_feeds import (
     _ANNOTATIONS,
-    _DECODER,
     _compile,
     _converter,
     _encodable,
@@ -43,12 +43,20 @@ from lakehouse.formats.json_feeds import (
     _Type,
     _UnsupportedError,
     _validator,
+    json_document,
     json_lines,
 )
 
-__all__ = ["arrow_type", "columnar_feeds", "parse_columnar"]
+__all__ = ["QUALITY_FIELDS", "arrow_type", "columnar_feeds", "parse_columnar", "record_type"]
 
 _MISSING = object()  # a key absent from the object (not the same as a JSON null)
+
+# The bronze quality columns (lakehouse.tables.QUALITY_COLUMNS). A line this path accepts broke
+# no rule, so both are null; the row path fills them for the lines it flags.
+QUALITY_FIELDS = (
+    pa.field("flags", pa.list_(pa.string())),
+    pa.field("source_literals", pa.map_(pa.string(), pa.string())),
+)
 
 # Python value types a column may hold to go to Arrow as they are (else: the row converter).
 _PASS_THROUGH: dict[str, tuple[pa.DataType, frozenset[type]]] = {
@@ -114,7 +122,7 @@ _NUMERIC_BOUNDS = {
 _VECTOR_KEYWORDS = frozenset({"type", "minLength", "maxLength", "pattern", *_NUMERIC_BOUNDS})
 _JSON_TYPES: dict[str, frozenset[type]] = {
     "string": frozenset({str}),
-    "number": frozenset({int, float}),
+    "number": frozenset({int, float, Decimal}),
     "null": frozenset({type(None)}),
     "boolean": frozenset({bool}),
 }
@@ -142,8 +150,8 @@ def _vector_bad(schema: dict[str, Any], values: list[Any], types: set[type]) -> 
         values = [None if type(value) not in allowed else value for value in values]
         types = types & allowed
     kinds = types - {type(None)}
-    if len(kinds) > 1 and kinds != {int, float}:
-        return None
+    if (len(kinds) > 1 and kinds != {int, float}) or Decimal in kinds:
+        return None  # exact decimals are compared one by one, never through a float
     mask = None
     try:
         if kinds == {str}:
@@ -188,7 +196,7 @@ def _bad_values(col: list[Any], schema: Any, rows: list[int]) -> set[int]:
     check = _check_of(schema)
     # A set treats True, 1 and 1.0 as one value: a column mixing bools and numbers, or
     # holding unhashable values, is checked row by row.
-    if (bool in types and (int in types or float in types)) or types & {dict, list}:
+    if (bool in types and types & {int, float, Decimal}) or types & {dict, list}:
         return {i for i in rows if col[i] is not _MISSING and not check(col[i])}
     failing = {value for value in set(present) if not check(value)}
     if not failing:
@@ -243,6 +251,12 @@ def _struct_type(table: str) -> pa.StructType:
     return arrow_type(_table_type(table))
 
 
+@cache
+def record_type(table: str) -> pa.StructType:
+    """The struct of one record as both paths yield it: the columns, then the quality ones."""
+    return pa.struct([*_struct_type(table), *QUALITY_FIELDS])
+
+
 def _require_supported(schema: Any) -> None:
     """Raise _UnsupportedError unless :func:`_bad_rows` handles every keyword of ``schema``."""
     if isinstance(schema, bool):
@@ -291,7 +305,10 @@ def parse_columnar(feed_key: str, data: bytes, source: str) -> Iterator[Outcome]
     except UnicodeDecodeError:
         yield from _parse_lines(data, source, feed)
         return
-    decode = _DECODER.decode
+    if json_document(text) is not None:  # one pretty-printed document: rare, the row path
+        yield from _parse_lines(data, source, feed)
+        return
+    decode = feed.decoder.decode
     objs: list[dict[str, Any]] = []
     where: list[tuple[str, int, int]] = []  # per object: (raw line, line number, index)
     doubtful: list[tuple[str, int, int]] = []
@@ -324,7 +341,8 @@ def parse_columnar(feed_key: str, data: bytes, source: str) -> Iterator[Outcome]
                 col = cols.get(name)
                 values = [None if col[i] is _MISSING else col[i] for i in good]
                 arrays.append(_column_array(values, kind, field.type))
-            records = pa.StructArray.from_arrays(arrays, fields=list(struct))
+            arrays.extend(pa.nulls(len(good), f.type) for f in QUALITY_FIELDS)
+            records = pa.StructArray.from_arrays(arrays, fields=[*struct, *QUALITY_FIELDS])
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, ValueError, TypeError):
             # A value Arrow refuses (out of range, too many decimals): the row path decides
             # per line, and the worker quarantines what cannot be stored.

@@ -77,6 +77,9 @@ def assert_conforms(value: Any, typ: str, where: str) -> None:
             assert_conforms(value[k], t, f"{where}.{k}")
     elif typ.startswith("decimal"):
         assert isinstance(value, Decimal), f"{where}: {value!r}"
+    elif typ.startswith("map<"):
+        assert isinstance(value, dict), where
+        assert all(type(k) is str and type(v) is str for k, v in value.items()), where
     else:
         assert type(value) is _PY[typ], f"{where}: {value!r} is not {typ}"
         if typ == "timestamp":
@@ -86,7 +89,7 @@ def assert_conforms(value: Any, typ: str, where: str) -> None:
 def assert_record(out: Outcome, table: str) -> dict[str, Any]:
     assert isinstance(out, ParsedRecord), out
     assert out.table == table
-    fields = _fields(BRONZE[table].ddl)
+    fields = _fields(BRONZE[table].columns_ddl)
     assert list(out.record) == list(fields)
     for k, t in fields.items():
         assert_conforms(out.record[k], t, k)
@@ -192,6 +195,9 @@ def test_cusdec_d96b_profile() -> None:
         "id_scheme": "ZZZ",
         "name": "Importer Co",
         "country": "KE",
+        "street": None,
+        "city": None,
+        "postcode": None,
     }
     assert rec["references"] == [{"qualifier": "ABQ", "value": "IMP-REF-9"}]
     assert [d["qualifier"] for d in rec["dates"]] == ["137", "171"]
@@ -229,8 +235,22 @@ def test_cusdec_d96b_profile() -> None:
             "currency": "USD",
         },
     ]
-    # the GIS inside each tax group is not mapped: kept, never dropped
-    assert rec["unknown_segments"] == ["GIS+1", "GIS+1"]
+    # The GIS inside each tax group is not mapped: kept, never dropped. So is every segment
+    # holding a value no column takes: code-list agencies (155), the TAX function (5), the
+    # TDT stage (11), the CUX qualifiers.
+    item_extra = ["TAX+5+CUD+++:::25", "TAX+5+VAT+++:::16", "GIS+1"]
+    assert rec["unknown_segments"] == [
+        "CST++4000:111:155",
+        "LOC+22+KE001:113:155",
+        "TDT+11+MSC ANNA+1",
+        "CUX+2:USD:4+3:KES:5+129.5",
+        "CST+1+8471300001:122:155+4000",
+        *item_extra,
+        "CST+2+8471300002:122:155+4000",
+        *item_extra,
+        "TAX+5+CUD",
+        "TAX+5+VAT",
+    ]
 
 
 def test_cusdec_d01b_layout() -> None:
@@ -245,7 +265,8 @@ def test_cusdec_d01b_layout() -> None:
     rec = assert_record(out, "cms_declarations")
     assert rec["directory_version"] == "D01B" and rec["lrn"] == "LRN-D01"
     assert len(rec["items"]) == 1 and rec["items"][0]["hs_code"] == "8471300001"
-    assert rec["unknown_segments"][:3] == ["DMS+INV-1+380", "LIN+1++8471:HS", "QTY+47:5:NAR"]
+    detail = [u for u in rec["unknown_segments"] if u.startswith(("DMS", "LIN", "QTY"))]
+    assert detail == ["DMS+INV-1+380", "LIN+1++8471:HS", "QTY+47:5:NAR"]
 
 
 def test_cusdec_d13b_layout_gei_efi_pyt() -> None:
@@ -384,7 +405,17 @@ def test_cusres_mapping() -> None:
     ]
     assert rec["taxes"][0]["amount"] == Decimal("1875.06")
     assert rec["parties"][0]["role"] == "DT"
-    assert rec["unknown_segments"] == ["CNT+5:2"]
+    # Every segment with a value no column holds is kept whole (qualifiers, code lists, the
+    # BGM response type that the GIS status superseded).
+    assert rec["unknown_segments"] == [
+        "BGM+962+RES-77+9+RE",
+        "GIS+RJ:109:5",
+        "ERP+1:15",  # the error point: the RFF gave the errors their reference
+        "RFF+AFM:CST?+2",
+        "ERC+E123:25:155",
+        "TAX+5+CUD",
+        "CNT+5:2",
+    ]
 
 
 def test_cusres_status_falls_back_to_bgm() -> None:
@@ -456,7 +487,15 @@ def test_cuscar_mapping() -> None:
     }
     assert c1["goods"][1]["packages"] == 3 and c1["goods"][1]["hs_code"] == "610910"
     assert c2["consignment_no"] == 2 and c2["transport_document"] == "MSCUBL002"
-    assert rec["unknown_segments"] == ["DTM+132:202401200800:203"]
+    assert (rec["document_type"], rec["voyage_number"]) == ("85", "VOY12")
+    assert rec["conveyance_name"] == "MSC ANNA"
+    assert [p["role"] for p in c1["parties"]] == ["CZ", "CN"]
+    assert rec["unknown_segments"] == [
+        "TDT+20+VOY12+1++MSC:172:20+++9301234:146::MSC ANNA",  # stage 20, code lists
+        "DTM+132:202401200800:203",
+        "EQD+CN+MSCU1234567+22G1",  # size and type
+        "GID+1+10:CT",  # package type
+    ]
 
 
 # ------------------------------------------------------------------ dates

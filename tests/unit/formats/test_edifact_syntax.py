@@ -251,14 +251,21 @@ def test_unoc_declared_but_utf8_bytes() -> None:
     assert isinstance(run(text.encode("utf-8"), strict=True)[0], Message)
 
 
-def test_invalid_bytes_for_charset_reject_that_interchange_only() -> None:
+def test_invalid_bytes_for_charset_reject_only_the_message_holding_them() -> None:
+    # Rule (issue 9.6): one bad byte costs its message, not the interchange.
     bad = interchange(msg("1"), msg("2"), unb=UNB.replace("UNOC", "UNOY")).encode()
     bad = bad.replace(b"LRN1", b"LRN\xff\xfe", 1)
     good = interchange(msg("3"), ref="IC2", unb=UNB.replace("IC1", "IC2")).encode()
     items = run(bad + b"\n" + good)
     assert isinstance(items[0], SyntaxProblem) and items[0].error_code == E_ENCODING
     assert items[0].index == 0
-    assert isinstance(items[1], Message) and items[1].index == 2  # two UNH consumed
+    assert items[0].raw == "UNH+1+CUSDEC:D:96B:UN'BGM+929+LRN\xff\xfe'UNT+3+1'"
+    offset = bad.index(b"\xff")
+    assert f"at file offset {offset}" in items[0].reason
+    assert "utf-8" in items[0].reason
+    assert isinstance(items[1], Message) and items[1].index == 1
+    assert items[1].control_issues == []  # UNZ still counts the rejected message
+    assert isinstance(items[2], Message) and items[2].index == 2
 
 
 def test_unoa_with_non_ascii_non_utf8_is_encoding_error() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,13 @@ import pytest
 
 from lakehouse.formats.base import Outcome, ParsedColumns, ParsedRecord, Rejected
 from lakehouse.formats.json_columnar import (
-    _struct_type,
     arrow_type,
     columnar_feeds,
     parse_columnar,
+    record_type,
 )
 from lakehouse.formats.json_feeds import JSON_PARSERS, _table_type
+from lakehouse.ingest.conform import conform
 from lakehouse.simulator import generate
 
 pytestmark = pytest.mark.unit
@@ -111,7 +113,7 @@ ODD_VALUES: list[Any] = [
 
 def outcomes_as_stored(outcomes: list[Outcome], table: str) -> tuple[list, list]:
     """(records as Arrow gives them back, rejections), both sorted by message index."""
-    typ = _struct_type(table)
+    typ = record_type(table)
     records: list[tuple[int, dict[str, Any]]] = []
     rejected = []
     for out in outcomes:
@@ -122,8 +124,8 @@ def outcomes_as_stored(outcomes: list[Outcome], table: str) -> tuple[list, list]
             assert out.table == table
             try:
                 (value,) = pa.array([out.record], type=typ).to_pylist()
-            except pa.ArrowInvalid:  # the worker quarantines what Arrow cannot store
-                value = {"unstorable": True}
+            except pa.ArrowInvalid:  # the worker fits it (lakehouse.ingest.conform)
+                (value,) = pa.array([conform(out.record, typ)], type=typ).to_pylist()
             records.append((out.message_index, value))
         else:
             assert isinstance(out, Rejected)
@@ -202,10 +204,54 @@ def test_a_lone_surrogate_escape_is_quarantined_like_the_row_path() -> None:
 
 
 def test_a_decimal_with_too_many_places_is_left_to_the_row_path() -> None:
+    """25 places do not fit decimal(38,18): the columnar path defers the file to the row path,
+    which emits the exact Decimal; the worker rounds it to 18 places, flags it and keeps the
+    literal, so the inspection loads (nothing rejected, nothing lost)."""
     line = json.dumps({**INSPECTION, "additional_duty": 1.5})
-    data = line.replace("1.5", "1." + "3" * 25).encode()  # more places than decimal(38,18)
-    records, _ = assert_same("cms/inspections", data)
-    assert records == [(0, {"unstorable": True})]
+    literal = "1." + "3" * 25
+    data = line.replace("1.5", literal).encode()
+    outcomes = list(parse_columnar("cms/inspections", data, "f.json"))
+    assert [type(o) for o in outcomes] == [ParsedRecord]
+    assert outcomes[0].record["additional_duty"] == Decimal(literal)
+    records, rejected = assert_same("cms/inspections", data)
+    assert rejected == []
+    ((index, value),) = records
+    assert index == 0
+    assert value["additional_duty"] == Decimal("1." + "3" * 18)
+    assert value["flags"] == [
+        f"decimal-rounded additional_duty: '{literal}' rounded to 18 decimals"
+    ]
+    assert value["source_literals"] == [("additional_duty", literal)]
+
+
+def test_columnar_records_carry_the_quality_columns() -> None:
+    data = json.dumps(ERP).encode()
+    (out,) = list(parse_columnar("erp/payments", data, "f.json"))
+    assert isinstance(out, ParsedColumns)
+    assert out.records.type == record_type("erp_payments")
+    assert out.records.type.field("flags").type == pa.list_(pa.string())
+    assert out.records.field("flags").null_count == 1
+    assert out.records.field("source_literals").null_count == 1
+
+
+def test_a_flagged_line_goes_to_the_row_path_and_keeps_its_flags() -> None:
+    data = lines_of({**ERP, "currency": "kes"}, ERP)
+    outcomes = list(parse_columnar("erp/payments", data, "f.json"))
+    assert [type(o) for o in outcomes] == [ParsedColumns, ParsedRecord]
+    assert outcomes[1].record["currency"] == "kes"
+    assert outcomes[1].record["flags"][0].startswith("pattern currency: 'kes' does not match")
+    assert_same("erp/payments", data)
+
+
+def test_a_pretty_printed_array_goes_to_the_row_path() -> None:
+    data = json.dumps([ECTS, {**ECTS, "event_id": "TRP1-0002"}], indent=2).encode()
+    records, rejected = assert_same("ects/events", data)
+    assert rejected == []
+    assert [r[1]["flags"][0].split(" ")[0] for r in records] == ["pretty-printed-json"] * 2
+
+
+def lines_of(*objs: dict[str, Any]) -> bytes:
+    return "\n".join(json.dumps(o) for o in objs).encode()
 
 
 def test_simulated_feeds_give_the_same_outcomes(tmp_path: Path) -> None:

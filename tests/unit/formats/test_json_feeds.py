@@ -37,6 +37,8 @@ from lakehouse.landing import FEEDS
 pytestmark = pytest.mark.unit
 
 Parser = Callable[[bytes, str], Iterator[Outcome]]
+# The quality columns of a record that broke no rule.
+CLEAN = {"flags": None, "source_literals": None}
 
 
 def lines(*objects: Any) -> bytes:
@@ -186,6 +188,9 @@ def test_cms_declaration_record() -> None:
                 "id_scheme": None,
                 "name": "Nairobi Imports",
                 "country": "KE",
+                "street": None,
+                "city": None,
+                "postcode": None,
             },
             {
                 "role": "EX",
@@ -193,6 +198,9 @@ def test_cms_declaration_record() -> None:
                 "id_scheme": "EORI",
                 "name": "Shenzhen",
                 "country": "CN",
+                "street": None,
+                "city": None,
+                "postcode": None,
             },
         ],
         "references": [],
@@ -228,6 +236,7 @@ def test_cms_declaration_record() -> None:
                 "references": [],
             }
         ],
+        **CLEAN,
     }
     assert tuple(outcome.record) == bronze_columns("cms_declarations")
 
@@ -262,6 +271,7 @@ def test_erp_payment_record() -> None:
         "payment_reference": "BANK-77",
         "value_date": date(2026, 11, 25),
         "recorded_at": datetime(2026, 11, 25, 7, 15, tzinfo=UTC),
+        **CLEAN,
     }
 
 
@@ -286,6 +296,7 @@ def test_ects_event_record_in_utc() -> None:
         **EVENT,
         "event_time": datetime(2026, 11, 25, 7, 15, tzinfo=UTC),
         "heading": 270.0,
+        **CLEAN,
     }
     assert isinstance(outcome.record["heading"], float)
 
@@ -308,6 +319,7 @@ def test_inspection_outcome_record() -> None:
         **INSPECTION,
         "inspected_at": datetime(2026, 11, 25, 12, 0, tzinfo=UTC),
         "additional_duty": Decimal("15000.00"),
+        **CLEAN,
     }
 
 
@@ -373,6 +385,7 @@ def test_hr_records_go_to_their_tables() -> None:
         "date_of_birth": date(1985, 4, 2),
         "hired_on": date(2010, 1, 4),
         "active": True,
+        **CLEAN,
     }
     assert posting.record == {
         "posting_id": "P-1",
@@ -381,6 +394,7 @@ def test_hr_records_go_to_their_tables() -> None:
         "role": "examiner",
         "start_date": date(2025, 1, 1),
         "end_date": None,
+        **CLEAN,
     }
     assert shift.record == {
         "shift_id": "S-1",
@@ -388,6 +402,7 @@ def test_hr_records_go_to_their_tables() -> None:
         "office_code": "KE001",
         "shift_start": datetime(2026, 11, 25, 19, 0, tzinfo=UTC),
         "shift_end": datetime(2026, 11, 26, 3, 0, tzinfo=UTC),
+        **CLEAN,
     }
     for outcome in (officer, posting, shift):
         assert tuple(outcome.record) == bronze_columns(outcome.table)
@@ -420,7 +435,7 @@ def test_crlf_line_endings() -> None:
 
 def test_bad_lines_do_not_stop_good_ones() -> None:
     data = lines(
-        PAYMENT, "{not json", {**PAYMENT, "amount": 12.5}, "", {**PAYMENT, "payment_id": "PAY-3"}
+        PAYMENT, "{not json", {**PAYMENT, "amount": "n/a"}, "", {**PAYMENT, "payment_id": "PAY-3"}
     )
     good1, bad_syntax, bad_schema, good2 = run(parse_erp_payments, data)
     assert isinstance(good1, ParsedRecord)
@@ -438,8 +453,9 @@ def test_bad_lines_do_not_stop_good_ones() -> None:
     )
     assert isinstance(bad_schema, Rejected)
     assert (bad_schema.message_index, bad_schema.error_code) == (2, E_SCHEMA)
-    assert bad_schema.reason == "line 3: $.amount: 12.5 is not of type 'string'"
-    assert bad_schema.raw == json.dumps({**PAYMENT, "amount": 12.5})
+    assert bad_schema.reason.startswith("line 3: $.amount: 'n/a' does not match")
+    assert bad_schema.raw == json.dumps({**PAYMENT, "amount": "n/a"})
+    assert (bad_schema.field, bad_schema.value, bad_schema.rule) == ("amount", "n/a", "pattern")
 
 
 @pytest.mark.parametrize("data", [b"", b"\n\n  \n", b"\xef\xbb\xbf", b"\xef\xbb\xbf\r\n"])
@@ -483,146 +499,371 @@ def test_trailing_garbage_is_a_syntax_error() -> None:
 
 
 @pytest.mark.parametrize(
-    ("parser", "obj", "reason"),
+    ("parser", "obj", "reason", "field", "value", "rule"),
     [
-        (
-            parse_erp_payments,
-            {**PAYMENT, "amount": 12.5},
-            r"\$\.amount: 12\.5 is not of type 'string'",
-        ),
-        (parse_erp_payments, {**PAYMENT, "amount": "12,50"}, r"\$\.amount: '12,50' does not match"),
-        (
-            parse_erp_payments,
-            {**PAYMENT, "amount": "1.23456"},
-            r"\$\.amount: '1\.23456' does not match",
-        ),
         (
             parse_erp_payments,
             {k: v for k, v in PAYMENT.items() if k != "currency"},
             r"\$: 'currency' is a required property",
+            "currency",
+            None,
+            "required",
         ),
-        (parse_erp_payments, {**PAYMENT, "currency": "ksh"}, r"\$\.currency: 'ksh' does not match"),
+        (
+            parse_erp_payments,
+            {**PAYMENT, "amount": "twelve"},
+            r"\$\.amount: 'twelve' does not match",
+            "amount",
+            "twelve",
+            "pattern",
+        ),
+        (
+            parse_erp_payments,
+            {**PAYMENT, "amount": ""},
+            r"\$\.amount: '' does not match",
+            "amount",
+            "",
+            "pattern",
+        ),
         (
             parse_erp_payments,
             {**PAYMENT, "value_date": "2026-02-30"},
             r"\$\.value_date: '2026-02-30' is not a 'date' \(day is out of range for month\)",
+            "value_date",
+            "2026-02-30",
+            "format",
         ),
         (
             parse_erp_payments,
             {**PAYMENT, "value_date": "20261125"},
             r"\$\.value_date: '20261125' is not a 'date' \(expected ISO-8601 YYYY-MM-DD\)",
+            "value_date",
+            "20261125",
+            "format",
         ),
         (
             parse_erp_payments,
             ["not", "an", "object"],
             r"\$: \['not', 'an', 'object'\] is not of type 'object'",
+            "$",
+            None,
+            "type",
         ),
         (
             parse_ects_events,
             {**EVENT, "event_time": "2026-11-25T10:15:00"},
             r"\$\.event_time: '2026-11-25T10:15:00' is not a 'date-time' "
             r"\(a zone \(Z or ±hh:mm\) is required\)",
-        ),
-        (
-            parse_ects_events,
-            {**EVENT, "latitude": 91.5},
-            r"\$\.latitude: 91\.5 is greater than the maximum of 90",
-        ),
-        (
-            parse_ects_events,
-            {**EVENT, "longitude": -180.01},
-            r"\$\.longitude: -180\.01 is less than the minimum of -180",
-        ),
-        (
-            parse_ects_events,
-            {**EVENT, "event_type": "parked"},
-            r"\$\.event_type: 'parked' is not one of \['position'",
+            "event_time",
+            "2026-11-25T10:15:00",
+            "format",
         ),
         (
             parse_ects_events,
             {k: v for k, v in EVENT.items() if k != "longitude"},
             r"\$: 'longitude' is a required property",
+            "longitude",
+            None,
+            "required",
         ),
         (
             parse_ects_events,
-            {**EVENT, "latitude": "1.5"},
-            r"\$\.latitude: '1\.5' is not of type 'number'",
-        ),
-        (
-            parse_ects_events,
-            {**EVENT, "speed_kmh": True},
-            r"\$\.speed_kmh: True is not of type 'number', 'null'",
-        ),
-        (
-            parse_inspection_outcomes,
-            {**INSPECTION, "findings": "undervaluation"},
-            r"\$\.findings: 'undervaluation' is not of type 'array', 'null'",
+            {**EVENT, "latitude": "north"},
+            r"\$\.latitude: 'north' is not of type 'number'",
+            "latitude",
+            "north",
+            "type",
         ),
         (
             parse_inspection_outcomes,
             {k: v for k, v in INSPECTION.items() if k != "result"},
             r"\$: 'result' is a required property",
-        ),
-        (
-            parse_hr_records,
-            {"record_type": "contractor"},
-            r"\$\.record_type: 'contractor' is not one of",
+            "result",
+            None,
+            "required",
         ),
         (
             parse_hr_records,
             {"record_type": "posting", "posting_id": "P", "officer_id": "O", "office_code": "K"},
             r"\$: 'start_date' is a required property",
-        ),
-        (
-            parse_hr_records,
-            {"record_type": "officer", "officer_id": "O", "active": "yes"},
-            r"\$\.active: 'yes' is not of type 'boolean', 'null'",
-        ),
-        (
-            parse_cms_json_declarations,
-            {**DECLARATION, "invoice_amount": 1234.5},
-            r"\$\.invoice_amount: 1234\.5 is not of type 'string', 'null'",
-        ),
-        (
-            parse_cms_json_declarations,
-            {**DECLARATION, "items": [{**DECLARATION["items"][0], "customs_value": 10}]},
-            r"\$\.items\[0\]\.customs_value: 10 is not of type 'string', 'null'",
+            "start_date",
+            None,
+            "required",
         ),
         (
             parse_cms_json_declarations,
             {**DECLARATION, "items": []},
             r"\$\.items: \[\] should be non-empty",
+            "items",
+            None,
+            "minItems",
         ),
         (
             parse_cms_json_declarations,
             {k: v for k, v in DECLARATION.items() if k != "lrn"},
             r"\$: 'lrn' is a required property",
+            "lrn",
+            None,
+            "required",
         ),
         (
             parse_cms_json_declarations,
-            {**DECLARATION, "items": [{**DECLARATION["items"][0], "item_no": 0}]},
-            r"\$\.items\[0\]\.item_no: 0 is less than the minimum of 1",
-        ),
-        (
-            parse_cms_json_declarations,
-            {**DECLARATION, "exchange_rate": "-1"},
-            r"\$\.exchange_rate: '-1' does not match",
+            {**DECLARATION, "items": ["item"]},
+            r"\$\.items\[0\]: 'item' is not of type 'object'",
+            "items[0]",
+            "item",
+            "type",
         ),
     ],
 )
-def test_schema_failures_name_path_and_rule(parser: Parser, obj: Any, reason: str) -> None:
+def test_schema_failures_name_path_and_rule(
+    parser: Parser, obj: Any, reason: str, field: str, value: str | None, rule: str
+) -> None:
     data = b"\n" + lines(obj)  # the offending line is the file's second physical line
     rejected = only_rejection(parser, data)
     assert rejected.error_code == E_SCHEMA
     assert rejected.message_index == 0
     assert rejected.reason.startswith("line 2: ")
     assert re.search(reason, rejected.reason), rejected.reason
+    assert (rejected.field, rejected.value, rejected.rule) == (field, value, rule)
+    assert rejected.raw == lines(obj).decode()
+
+
+# A broken rule on an optional field, or a merely unusual mandatory value (an unknown code, a
+# number out of the usual range, a decimal comma), is flagged and the record loads.
+@pytest.mark.parametrize(
+    ("parser", "obj", "column", "stored", "flag", "literal"),
+    [
+        (
+            parse_erp_payments,
+            {**PAYMENT, "amount": 12.5},
+            "amount",
+            Decimal("12.5"),
+            r"^type amount: 12\.5 is not of type 'string'$",
+            None,
+        ),
+        (
+            parse_erp_payments,
+            {**PAYMENT, "amount": "12,50"},
+            "amount",
+            Decimal("12.50"),
+            r"^pattern amount: '12,50' does not match",
+            "12,50",
+        ),
+        (
+            parse_erp_payments,
+            {**PAYMENT, "amount": "2359189.8000000003"},
+            "amount",
+            Decimal("2359189.8000000003"),
+            None,
+            None,
+        ),
+        (
+            parse_erp_payments,
+            {**PAYMENT, "currency": "ksh"},
+            "currency",
+            "ksh",
+            r"^pattern currency: 'ksh' does not match",
+            None,
+        ),
+        (
+            parse_erp_payments,
+            {**PAYMENT, "recorded_at": "yesterday"},
+            "recorded_at",
+            None,
+            r"^format recorded_at: 'yesterday' is not a 'iso-date-time'.*; stored null$",
+            "yesterday",
+        ),
+        (
+            parse_ects_events,
+            {**EVENT, "latitude": 91.5},
+            "latitude",
+            91.5,
+            r"^maximum latitude: 91\.5 is greater than the maximum of 90$",
+            None,
+        ),
+        (
+            parse_ects_events,
+            {**EVENT, "event_type": "parked"},
+            "event_type",
+            "parked",
+            r"^enum event_type: 'parked' is not one of \['position'",
+            None,
+        ),
+        (
+            parse_ects_events,
+            {**EVENT, "latitude": "1.5"},
+            "latitude",
+            1.5,
+            r"^type latitude: '1\.5' is not of type 'number'",
+            None,  # the text sent is the number stored: nothing to keep
+        ),
+        (
+            parse_ects_events,
+            {**EVENT, "speed_kmh": True},
+            "speed_kmh",
+            None,
+            r"^type speed_kmh: True is not of type 'number', 'null'; stored null$",
+            "true",
+        ),
+        (
+            parse_inspection_outcomes,
+            {**INSPECTION, "findings": "undervaluation"},
+            "findings",
+            [],
+            r"^type findings: 'undervaluation' is not of type 'array', 'null'; stored null$",
+            "undervaluation",
+        ),
+        (
+            parse_hr_records,
+            {"record_type": "officer", "officer_id": "O", "active": "yes"},
+            "active",
+            None,
+            r"^type active: 'yes' is not of type 'boolean', 'null'; stored null$",
+            "yes",
+        ),
+        (
+            parse_cms_json_declarations,
+            {**DECLARATION, "invoice_amount": 1234.5},
+            "invoice_amount",
+            Decimal("1234.5"),
+            r"^type invoice_amount: 1234\.5 is not of type 'string', 'null'$",
+            None,
+        ),
+        (
+            parse_cms_json_declarations,
+            {**DECLARATION, "country_of_dispatch": "CHN"},
+            "country_of_dispatch",
+            "CHN",
+            r"^pattern country_of_dispatch: 'CHN' does not match",
+            None,
+        ),
+    ],
+)
+def test_unusual_values_are_flagged_and_load(
+    parser: Parser,
+    obj: dict[str, Any],
+    column: str,
+    stored: Any,
+    flag: str | None,
+    literal: str | None,
+) -> None:
+    record = only_record(parser, obj).record
+    assert record[column] == stored
+    flags = record["flags"] or []
+    if flag is None:
+        assert flags == []
+    else:
+        assert len(flags) == 1
+        assert re.search(flag, flags[0]), flags
+    literals = record["source_literals"] or {}
+    assert literals == ({column: literal} if literal is not None else {})
+
+
+def test_an_unusual_item_value_is_flagged_with_its_path() -> None:
+    item = {**DECLARATION["items"][0], "customs_value": 10, "hs_code": "8517.13", "item_no": 0}
+    item["taxes"] = [{**item["taxes"][0], "currency": "", "amount": "1 234,5"}]
+    record = only_record(parse_cms_json_declarations, {**DECLARATION, "items": [item]}).record
+    got = record["items"][0]
+    assert (got["customs_value"], got["hs_code"], got["item_no"]) == (Decimal(10), "8517.13", 0)
+    assert got["taxes"][0]["currency"] is None  # an empty optional field: null, no flag
+    assert got["taxes"][0]["amount"] is None  # not a number: null and its literal kept
+    assert sorted(f.split(":")[0] for f in record["flags"]) == [
+        "minimum items[0].item_no",
+        "pattern items[0].hs_code",
+        "pattern items[0].taxes[0].amount",
+        "type items[0].customs_value",
+    ]
+    assert record["source_literals"] == {"items[0].taxes[0].amount": "1 234,5"}
+
+
+@pytest.mark.parametrize("empty", ["", None, "missing"])
+def test_empty_optional_fields_never_reject(empty: str | None) -> None:
+    optional = ("invoice_amount", "country_of_dispatch", "exchange_rate", "transport_mode")
+    obj = {k: v for k, v in DECLARATION.items() if empty != "missing" or k not in optional}
+    if empty != "missing":
+        obj.update(dict.fromkeys(optional, empty))
+    record = only_record(parse_cms_json_declarations, obj).record
+    assert record["invoice_amount"] is None
+    assert record["exchange_rate"] is None
+    assert record["country_of_dispatch"] in (None, "")
+    assert record["flags"] is None
+
+
+def test_accents_and_any_unicode_load_as_sent() -> None:
+    names = "Société Générale d'Import — Ñandú Ltd. 株式会社 🚚"
+    parties = [{"role": "IM", "id": "É-1", "name": names, "country": "CI"}]
+    record = only_record(parse_cms_json_declarations, {**DECLARATION, "parties": parties}).record
+    assert record["parties"][0]["name"] == names
+    assert record["parties"][0]["id"] == "É-1"
+    assert record["flags"] is None
+
+
+def test_long_json_numbers_are_exact_decimals() -> None:
+    line = json.dumps({**INSPECTION, "additional_duty": 1.5}).replace("1.5", "2359189.8000000003")
+    (outcome,) = run(parse_inspection_outcomes, line.encode())
+    assert isinstance(outcome, ParsedRecord)
+    assert outcome.record["additional_duty"] == Decimal("2359189.8000000003")
+
+
+def test_unknown_hr_record_type_has_no_table() -> None:
+    rejected = only_rejection(parse_hr_records, {"record_type": "contractor", "officer_id": "O"})
+    assert rejected.error_code == E_SCHEMA
+    assert re.search(r"\$\.record_type: 'contractor' is not one of", rejected.reason)
+    assert (rejected.field, rejected.value, rejected.rule) == ("record_type", "contractor", "enum")
+
+
+# --- pretty-printed documents in a line feed -------------------------------------------------
+
+
+def test_a_pretty_printed_object_is_one_flagged_record() -> None:
+    data = json.dumps(PAYMENT, indent=2).encode()
+    record = only_record(parse_erp_payments, PAYMENT)  # noqa: F841 - the same record, unflagged
+    (outcome,) = run(parse_erp_payments, data)
+    assert isinstance(outcome, ParsedRecord)
+    assert outcome.record["payment_id"] == "PAY-1"
+    assert outcome.record["flags"] == [
+        "pretty-printed-json $: one JSON document spanning lines (line 1)"
+    ]
+
+
+def test_a_pretty_printed_array_gives_one_record_per_element() -> None:
+    bad = {k: v for k, v in PAYMENT.items() if k != "currency"}
+    elements = [PAYMENT, {**PAYMENT, "payment_id": "PAY-2"}, bad]
+    data = ("\n" + json.dumps(elements, indent=4) + "\n").encode()
+    first, second, third = run(parse_erp_payments, data)
+    assert isinstance(first, ParsedRecord)
+    assert isinstance(second, ParsedRecord)
+    assert [first.message_index, second.message_index] == [0, 1]
+    assert second.record["payment_id"] == "PAY-2"
+    assert second.record["flags"][0].startswith("pretty-printed-json $:")
+    assert isinstance(third, Rejected)
+    assert third.message_index == 2
+    assert third.raw == json.dumps(bad, indent=4).replace("\n", "\n    ")
+    assert third.field == "currency"
+
+
+def test_a_broken_pretty_printed_document_is_quarantined_once() -> None:
+    text = json.dumps([PAYMENT, PAYMENT], indent=2)
+    text = text.replace('"kind": "payment",', '"kind": "payment"', 1)  # a missing comma
+    rejected = only_rejection(parse_erp_payments, text.encode())
+    assert rejected.error_code == E_SYNTAX
+    assert rejected.raw == text
+    assert re.search(r"not valid JSON at line 5 column 5: Expecting ',' delimiter", rejected.reason)
+    assert rejected.rule == "json"
+
+
+def test_json_lines_with_a_broken_first_line_stay_line_by_line() -> None:
+    data = lines('{"payment_id": ', PAYMENT, {**PAYMENT, "payment_id": "PAY-2"})
+    outcomes = run(parse_erp_payments, data)
+    assert [type(o) for o in outcomes] == [Rejected, ParsedRecord, ParsedRecord]
 
 
 def test_cms_rejections_carry_the_message_type() -> None:
     rejected = only_rejection(parse_cms_json_declarations, {**DECLARATION, "lrn": ""})
     assert rejected.message_type == "JSON_DEC"
     assert rejected.error_code == E_SCHEMA
+    assert (rejected.field, rejected.value, rejected.rule) == ("lrn", "", "minLength")
 
 
 @pytest.mark.parametrize(

@@ -119,8 +119,16 @@ EXPECTED_ITEM = {
             "currency": "KES",
         },
     ],
-    "references": [],
+    "references": [{"qualifier": "Origin/TypeCode", "value": "1"}],
 }
+
+ITEM = "Declaration/GoodsShipment/GovernmentAgencyGoodsItem"
+UNREAD_ATTRIBUTES = [
+    "StatisticalValueAmount/@currencyID=USD",
+    "Commodity/GoodsMeasure/NetNetWeightMeasure/@unitCode=KGM",
+    "Commodity/DutyTaxFee[1]/AdValoremTaxBaseAmount/@currencyID=KES",
+    "Commodity/DutyTaxFee[2]/SpecificTaxBaseQuantity/@unitCode=NAR",
+]
 
 EXPECTED = {
     "syntax": "xml",
@@ -131,7 +139,8 @@ EXPECTED = {
     "sender_id": None,
     "recipient_id": None,
     "control_issues": [],
-    "unknown_segments": [],
+    # Attributes the mapping does not read are kept too (one entry per attribute).
+    "unknown_segments": [f"{ITEM}/{rest}" for rest in UNREAD_ATTRIBUTES],
     "lrn": "LRN-2026-0001",
     "declaration_type": "IM",
     "declaration_type_ext": "A",
@@ -156,6 +165,9 @@ EXPECTED = {
             "id_scheme": None,
             "name": "Declarant Ltd",
             "country": None,
+            "street": None,
+            "city": None,
+            "postcode": None,
         },
         {
             "role": "EX",
@@ -163,21 +175,47 @@ EXPECTED = {
             "id_scheme": None,
             "name": "Shenzhen Phones",
             "country": "CN",
+            "street": None,
+            "city": None,
+            "postcode": None,
         },
-        {"role": "AE", "id": "KE-AE-7", "id_scheme": None, "name": "Agent Ltd", "country": None},
+        {
+            "role": "AE",
+            "id": "KE-AE-7",
+            "id_scheme": None,
+            "name": "Agent Ltd",
+            "country": None,
+            "street": None,
+            "city": None,
+            "postcode": None,
+        },
         {
             "role": "IM",
             "id": "KE-IM-4",
             "id_scheme": None,
             "name": "Nairobi Imports",
             "country": "KE",
+            "street": None,
+            "city": None,
+            "postcode": None,
         },
     ],
-    "references": [{"qualifier": "CurrencyExchange/CurrencyTypeCode", "value": "USD"}],
+    "references": [
+        {"qualifier": "CurrencyExchange/CurrencyTypeCode", "value": "USD"},
+        {"qualifier": "DepartureTransportMeans/ModeCode", "value": "1"},
+        {"qualifier": "DepartureTransportMeans/ID", "value": "MSC ANNA"},
+    ],
     "dates": [{"qualifier": "IssueDateTime", "value": "20261125101500Z", "format": "304"}],
     "declaration_taxes": [],
     "items": [EXPECTED_ITEM],
+    "flags": None,
+    "source_literals": None,
 }
+
+
+def elements_only(unknown: list[str]) -> list[str]:
+    """The unknown_segments entries of elements (without the unread attributes)."""
+    return [entry for entry in unknown if "/@" not in entry]
 
 
 def default_ns(body: str = BODY) -> str:
@@ -290,7 +328,7 @@ def test_unknown_elements_are_kept_in_unknown_segments() -> None:
         "<Name>Nairobi Imports</Name><Contact><Phone>+254</Phone></Contact>",
     )
     record = record_of(default_ns(body))
-    assert record["unknown_segments"] == [
+    assert elements_only(record["unknown_segments"]) == [
         "Declaration/GoodsShipment/Importer/Contact/Phone=+254",
         "Declaration/GoodsShipment/Warehouse/ID=WH1",
         "Declaration/GoodsShipment/Warehouse/TypeCode=R",
@@ -329,9 +367,12 @@ def test_several_items_extra_classifications_and_procedures() -> None:
         {"qualifier": "Classification/TRC", "value": "12"},
         {"qualifier": "AdditionalProcedure", "value": "1AB"},
         {"qualifier": "Origin/2", "value": "VN"},
+        {"qualifier": "Origin/TypeCode", "value": "1"},
+        {"qualifier": "Packaging/QuantityQuantity", "value": "2"},
+        {"qualifier": "Packaging/QuantityQuantity", "value": "5"},
     ]
     assert record["procedure_code"] is None  # items disagree
-    assert record["unknown_segments"] == []
+    assert elements_only(record["unknown_segments"]) == []
 
 
 def test_metadata_wrapper_gives_the_directory_version() -> None:
@@ -344,7 +385,7 @@ def test_metadata_wrapper_gives_the_directory_version() -> None:
     record = record_of(document)
     assert record["directory_version"] == "3.6"
     assert record["lrn"] == "LRN-2026-0001"
-    assert record["unknown_segments"] == ["MetaData/WCOTypeName=DEC"]
+    assert elements_only(record["unknown_segments"]) == ["MetaData/WCOTypeName=DEC"]
 
 
 def test_type_code_of_two_letters_has_no_extension() -> None:
@@ -385,22 +426,38 @@ def test_timestamp_forms(text: str, code: str | None, expected: datetime) -> Non
 
 
 @pytest.mark.parametrize(
-    ("element", "reason"),
+    ("element", "text", "reason"),
     [
-        ('<DateTimeString formatCode="304">20261125</DateTimeString>', "formatCode 304"),
-        ('<DateTimeString formatCode="102">2026-11-25</DateTimeString>', "formatCode 102"),
-        ('<DateTimeString formatCode="304">20261325101500Z</DateTimeString>', "month"),
-        ("yesterday", "not a WCO DateTimeString"),
+        (
+            '<DateTimeString formatCode="304">20261125</DateTimeString>',
+            "20261125",
+            "formatCode 304",
+        ),
+        (
+            '<DateTimeString formatCode="102">2026-11-25</DateTimeString>',
+            "2026-11-25",
+            "formatCode 102",
+        ),
+        (
+            '<DateTimeString formatCode="304">20261325101500Z</DateTimeString>',
+            "20261325101500Z",
+            "month",
+        ),
+        ("yesterday", "yesterday", "not a WCO DateTimeString"),
     ],
 )
-def test_bad_timestamps_are_mapping_errors(element: str, reason: str) -> None:
+def test_bad_timestamps_are_flagged_and_kept(element: str, text: str, reason: str) -> None:
     body = BODY.replace(
         '<DateTimeString formatCode="304">20261125101500Z</DateTimeString>', element
     )
-    rejected = rejection_of(default_ns(body))
-    assert rejected.error_code == E_MAPPING
-    assert re.search(r"Declaration/IssueDateTime.* \(line 6\)", rejected.reason)
-    assert reason in rejected.reason
+    record = record_of(default_ns(body))
+    assert record["issue_datetime"] is None
+    assert record["source_literals"] == {"issue_datetime": text}
+    (flag,) = record["flags"]
+    assert flag.startswith(f"not-a-timestamp issue_datetime: {text!r} ")
+    assert reason in flag
+    assert re.search(r"Declaration/IssueDateTime.*, line 6\)$", flag)
+    assert record["dates"][0]["value"] == text
 
 
 # --- rejections ------------------------------------------------------------------------------
@@ -424,9 +481,17 @@ def test_truncated_file_is_a_syntax_error() -> None:
 
 def test_missing_lrn_is_a_mapping_error() -> None:
     body = BODY.replace("<FunctionalReferenceID>LRN-2026-0001</FunctionalReferenceID>", "")
-    rejected = rejection_of(default_ns(body))
+    document = default_ns(body)
+    rejected = rejection_of(document)
     assert rejected.error_code == E_MAPPING
     assert re.search(r"LRN \(Declaration/FunctionalReferenceID\) is missing", rejected.reason)
+    assert (rejected.field, rejected.value, rejected.rule) == (
+        "Declaration/FunctionalReferenceID",
+        None,
+        "required",
+    )
+    # The raw payload is the declaration element as sent (the XML declaration is not in it).
+    assert rejected.raw == document[document.index("<Declaration") :].rstrip("\n")
 
 
 def test_empty_lrn_is_a_mapping_error() -> None:
@@ -434,30 +499,40 @@ def test_empty_lrn_is_a_mapping_error() -> None:
     assert rejection_of(no_ns(body)).error_code == E_MAPPING
 
 
-def test_bad_decimal_names_path_and_line() -> None:
-    body = BODY.replace(">12.5<", ">12,5<")
-    rejected = rejection_of(default_ns(body))
-    assert rejected.error_code == E_MAPPING
-    assert re.search(
-        r"GovernmentAgencyGoodsItem/Commodity/GoodsMeasure/GrossMassMeasure \(line \d+\): "
-        r"'12,5' is not a decimal number",
-        rejected.reason,
+def test_decimal_comma_is_read_flagged_and_kept() -> None:
+    record = record_of(default_ns(BODY.replace(">12.5<", ">12,5<")))
+    assert record["items"][0]["gross_mass"] == Decimal("12.5")
+    assert record["source_literals"] == {"items[0].gross_mass": "12,5"}
+    (flag,) = record["flags"]
+    assert re.fullmatch(
+        r"decimal-comma items\[0\]\.gross_mass: '12,5' read with a decimal comma "
+        r"\(Declaration/GoodsShipment/GovernmentAgencyGoodsItem/Commodity/GoodsMeasure/"
+        r"GrossMassMeasure, line \d+\)",
+        flag,
     )
 
 
-@pytest.mark.parametrize("value", ["NaN", "Infinity", "1_000", "1e3"])
-def test_decimal_look_alikes_are_rejected(value: str) -> None:
-    rejected = rejection_of(
-        no_ns(BODY.replace(">1234.50</InvoiceAmount>", f">{value}</InvoiceAmount>"))
-    )
-    assert rejected.error_code == E_MAPPING
-    assert "InvoiceAmount" in rejected.reason
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "1_000", "1e3", "12.5 kg"])
+def test_decimal_look_alikes_are_stored_null_with_their_literal(value: str) -> None:
+    record = record_of(no_ns(BODY.replace(">1234.50</InvoiceAmount>", f">{value}</InvoiceAmount>")))
+    assert record["invoice_amount"] is None
+    assert record["source_literals"] == {"invoice_amount": value}
+    assert record["flags"][0].startswith(f"not-a-decimal invoice_amount: {value!r}")
 
 
-def test_root_that_is_not_a_declaration_is_unsupported() -> None:
-    rejected = rejection_of(f'<Response xmlns="{NS}"><ID>1</ID></Response>')
+def test_long_decimals_keep_every_digit() -> None:
+    body = BODY.replace(">1234.50</InvoiceAmount>", ">2359189.8000000003</InvoiceAmount>")
+    body = body.replace(">129.5</RateNumeric>", ">0.0077220077220077220077</RateNumeric>")
+    record = record_of(default_ns(body))
+    assert record["invoice_amount"] == Decimal("2359189.8000000003")
+    assert record["exchange_rate"] == Decimal("0.0077220077220077220077")
+    assert record["flags"] is None  # the worker rounds what bronze cannot hold, and flags it
+
+
+def test_a_document_without_declaration_or_response_is_unsupported() -> None:
+    rejected = rejection_of(f'<Invoice xmlns="{NS}"><ID>1</ID></Invoice>')
     assert rejected.error_code == E_UNSUPPORTED
-    assert re.search(r"root element is 'Response', not a WCO 'Declaration'", rejected.reason)
+    assert re.search(r"root element is 'Invoice', and it holds no WCO", rejected.reason)
 
 
 def test_doctype_and_entities_are_refused_without_expansion() -> None:
@@ -517,8 +592,10 @@ def test_valid_documents_pass_the_bundled_xsd(document: str) -> None:
             r"Element 'InvoiceAmount', attribute 'currencyID': .*'usd'",
         ),
         (
-            BODY.replace("<TradeTerms>", "<Warehouse/><TradeTerms>"),
-            r"Element 'Warehouse': This element is not expected",
+            BODY.replace("<ExportCountry><ID>CN</ID></ExportCountry>", "").replace(
+                "<TradeTerms>", "<ExportCountry><ID>CN</ID></ExportCountry><TradeTerms>"
+            ),
+            r"Element 'ExportCountry': This element is not expected",
         ),
         (
             BODY.replace("<SequenceNumeric>1</SequenceNumeric>", ""),
@@ -526,12 +603,13 @@ def test_valid_documents_pass_the_bundled_xsd(document: str) -> None:
             r"Expected is \( SequenceNumeric \)",
         ),
     ],
-    ids=["pattern", "attribute", "unexpected-element", "missing-element"],
+    ids=["pattern", "attribute", "misplaced-element", "missing-element"],
 )
 def test_xsd_failures_name_the_element(body: str, pattern: str) -> None:
     rejected = rejection_of(prefixed(body), xsd_path=bundled_xsd_path())
     assert rejected.error_code == E_SCHEMA
-    assert rejected.reason.startswith("dec.xml: XSD validation failed: line ")
+    assert rejected.reason.startswith("dec.xml: message 0 (Declaration, line 1): XSD validation ")
+    assert rejected.rule == "xsd"
     assert re.search(pattern, rejected.reason), rejected.reason
     # Without the XSD the same documents still parse (the XSD is opt-in).
     assert isinstance(parse(prefixed(body)), ParsedRecord | Rejected)

@@ -126,7 +126,10 @@ class CmsCargoReports(_Envelope):
     parties: CARGO["parties"] = column("personal")
     references: CARGO["references"] = column()
     equipment: CARGO["equipment"] = column()
-    consignments: CARGO["consignments"] = column()
+    consignments: CARGO["consignments"] = column("personal")
+    document_type: S = column()
+    voyage_number: S = column()
+    conveyance_name: S = column()
 
     class Config:
         metadata = {"owner": "customs-data-engineering", "source_system": "cms"}

@@ -143,7 +143,8 @@ def invoice_matches_items() -> Rule:
         total = F.aggregate(
             items,
             F.lit(0).cast("decimal(38,18)"),
-            lambda acc, i: acc + F.coalesce(i["customs_value"], F.lit(0)),
+            # Spark widens decimal(38,18) + decimal(38,18) to (38,17): keep the sum's type fixed.
+            lambda acc, i: (acc + F.coalesce(i["customs_value"], F.lit(0))).cast("decimal(38,18)"),
         )
         converted = F.col("invoice_amount") * F.col("exchange_rate")
         other = F.forall(

@@ -133,6 +133,8 @@ def _schema_results(
     limits = load_thresholds()
     out = []
     for reason, items in (errors.get("SCHEMA") or {}).items():
+        if reason in _COUNTED_REASONS:
+            continue
         for item in items:
             col = str(item.get("column") or "")
             check = f"{col}:schema_{reason.lower()}"
@@ -151,6 +153,11 @@ def _schema_results(
                 )
             )
     return out
+
+
+# pandera files nulls and duplicate keys under SCHEMA; the validator counts those rows itself
+# (not_null and unique checks), so only a missing column or a wrong type fails a whole table.
+_COUNTED_REASONS = frozenset({"SERIES_CONTAINS_NULLS", "DUPLICATES", "DATAFRAME_CHECK"})
 
 
 def _columns_of(spec: CheckSpec) -> set[str]:

@@ -18,7 +18,12 @@ from governance.contracts import reference
 from governance.contracts import rules as r
 from governance.contracts.base import Contract, column
 from governance.contracts.ddl import parse_columns
-from governance.contracts.shared import EctsEventColumns, HrPostingColumns, HrShiftColumns
+from governance.contracts.shared import (
+    EctsEventColumns,
+    HrPostingColumns,
+    HrShiftColumns,
+    InspectionOutcomeColumns,
+)
 from lakehouse.tables import BRONZE, FILE_LOG, INGEST_STRUCT, QUARANTINE
 
 S, TS, D, DEC = T.StringType(), T.TimestampType(), T.DateType(), T.DecimalType(38, 18)
@@ -135,20 +140,9 @@ class CmsCargoReports(_Envelope):
         metadata = {"owner": "customs-data-engineering", "source_system": "cms"}
 
 
-class CmsInspectionOutcomes(_Record):
+class CmsInspectionOutcomes(_Record, InspectionOutcomeColumns):
     """One row per inspection outcome (the models' labels)."""
 
-    inspection_id: S = column(nullable=False)
-    lrn: S = column(nullable=False)
-    office_code: S = column()
-    # A staff number: it names an officer only through HR, whose personal columns are
-    # pseudonymized before silver; kept as the join key to HR.
-    officer_id: S = column("pseudonymized")
-    inspected_at: TS = column(nullable=False)
-    channel: S = column()
-    result: S = column(nullable=False)
-    findings: ARR_S = column()
-    additional_duty: DEC = column(ge=0)
     currency: S = column()
     notes: S = column("personal")
 

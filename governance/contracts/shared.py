@@ -12,6 +12,7 @@ from pandera.pyspark import DataFrameModel
 from governance.contracts.base import column
 
 S, TS, D, DBL = T.StringType(), T.TimestampType(), T.DateType(), T.DoubleType()
+DEC, ARR_S = T.DecimalType(38, 18), T.ArrayType(T.StringType(), True)
 
 
 class EctsEventColumns(DataFrameModel):
@@ -52,3 +53,19 @@ class HrShiftColumns(DataFrameModel):
     office_code: S = column()
     shift_start: TS = column(nullable=False)
     shift_end: TS = column(nullable=False)
+
+
+class InspectionOutcomeColumns(DataFrameModel):
+    """An officer's inspection outcome (the risk models' label)."""
+
+    inspection_id: S = column(nullable=False)
+    lrn: S = column(nullable=False)
+    office_code: S = column()
+    # A staff number: it names an officer only through HR, whose personal columns are
+    # pseudonymized before silver; kept as the join key to HR.
+    officer_id: S = column("pseudonymized")
+    inspected_at: TS = column(nullable=False)
+    channel: S = column()
+    result: S = column(nullable=False)
+    findings: ARR_S = column()
+    additional_duty: DEC = column(ge=0)

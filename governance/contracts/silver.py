@@ -16,7 +16,12 @@ from pandera.pyspark import DataFrameModel
 from governance.contracts import reference
 from governance.contracts import rules as r
 from governance.contracts.base import Contract, column
-from governance.contracts.shared import EctsEventColumns, HrPostingColumns, HrShiftColumns
+from governance.contracts.shared import (
+    EctsEventColumns,
+    HrPostingColumns,
+    HrShiftColumns,
+    InspectionOutcomeColumns,
+)
 
 S, TS, D, DEC = T.StringType(), T.TimestampType(), T.DateType(), T.DecimalType(38, 18)
 DBL, INT, BIG, BOOL = T.DoubleType(), T.IntegerType(), T.LongType(), T.BooleanType()
@@ -170,18 +175,9 @@ class StgCmsCargoReports(_Provenance):
         metadata = {"owner": OWNER, "source_system": "cms"}
 
 
-class StgCmsInspectionOutcomes(_Provenance):
+class StgCmsInspectionOutcomes(_Provenance, InspectionOutcomeColumns):
     """One row per inspection outcome."""
 
-    inspection_id: S = column(nullable=False)
-    lrn: S = column(nullable=False)
-    office_code: S = column()
-    officer_id: S = column("pseudonymized")
-    inspected_at: TS = column(nullable=False)
-    channel: S = column()
-    result: S = column(nullable=False)
-    findings: ARR_S = column()
-    additional_duty: DEC = column(ge=0)
     currency: S = column(isin=CURRENCIES)
 
     class Config:

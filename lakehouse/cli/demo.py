@@ -78,9 +78,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _quality(spark, settings) -> None:
     """Validate every table that exists (``lakehouse validate``): report path, verdict per zone."""
-    from lakehouse.cli.validate import validate_and_report
+    from pathlib import Path
 
-    outcome = validate_and_report(spark, settings)
+    from governance.dq.run import validate_and_report
+
+    outcome = validate_and_report(spark, settings, report_dir=Path("reports") / "dq")
     print("\nData quality:")
     for line in outcome.verdict.zones.values():
         print(f"  {line}")

@@ -7,7 +7,6 @@ line naming table, check, rate and threshold when a check is over its threshold.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from lakehouse.cli.common import progress, settings_from
 from lakehouse.errors import LakehouseError
@@ -35,34 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Validate, report, gate."""
-    from lakehouse.spark import get_spark
+    from spark_jobs.validate import validate_job
 
-    settings = settings_from(args)
-    spark = get_spark(settings, app_name="lakehouse-validate")
-    outcome = validate_and_report(
-        spark,
-        settings,
-        zone=args.zone,
-        table=args.table,
-        day=args.date,
-        report_dir=args.report_dir,
-    )
+    outcome = validate_job.run(settings_from(args), args, progress=progress("validate"))
     print(outcome.summary())
     if not outcome.verdict.passed:
         raise QualityGateError(outcome.verdict.message())
     return 0
-
-
-def validate_and_report(spark, settings, *, zone=None, table=None, day=None, report_dir=None):
-    """Validation, report and verdict in one call (``lakehouse demo`` and ``nightly`` use it)."""
-    from governance.dq.run import validate_and_report as run_all
-
-    return run_all(
-        spark,
-        settings,
-        zone=zone,
-        table=table,
-        day=day,
-        report_dir=report_dir or Path("reports") / "dq",
-        progress=progress("validate"),
-    )

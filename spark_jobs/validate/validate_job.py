@@ -36,24 +36,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run one validation and print its summary."""
+def run(settings, args: argparse.Namespace, progress=None):
+    """Build the session and validate as ``args`` say; the run's outcome (verdict, report)."""
     from governance.dq.run import validate_and_report
     from lakehouse.spark import get_spark
 
+    spark = get_spark(settings, app_name="dq-validate")
+    return validate_and_report(
+        spark,
+        settings,
+        zone=args.zone,
+        table=args.table,
+        day=args.date,
+        report_dir=args.report_dir,
+        progress=progress or (lambda m: print(f"[validate] {m}", file=sys.stderr, flush=True)),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one validation and print its summary."""
     args = build_parser().parse_args(argv)
     overrides = {"lake_root": normalize_lake_root(args.lake_root)} if args.lake_root else {}
     with override_settings(**overrides) as settings:
-        spark = get_spark(settings, app_name="dq-validate")
-        outcome = validate_and_report(
-            spark,
-            settings,
-            zone=args.zone,
-            table=args.table,
-            day=args.date,
-            report_dir=args.report_dir,
-            progress=lambda m: print(f"[validate] {m}", file=sys.stderr, flush=True),
-        )
+        outcome = run(settings, args)
     print(outcome.summary())
     if not outcome.verdict.passed:
         print(outcome.verdict.message(), file=sys.stderr)

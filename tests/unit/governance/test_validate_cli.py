@@ -10,7 +10,6 @@ from governance.dq.results import CheckResult, gate
 from governance.dq.run import Outcome
 from governance.dq.validate import ValidationRun
 from lakehouse.cli import main as cli
-from lakehouse.cli import validate as validate_cli
 
 pytestmark = pytest.mark.unit
 
@@ -26,7 +25,7 @@ def fake_run(monkeypatch):
     chosen: dict[str, list[CheckResult]] = {}
     monkeypatch.setattr("lakehouse.spark.get_spark", lambda *a, **k: object())
     monkeypatch.setattr(
-        validate_cli, "validate_and_report", lambda *a, **k: outcome_of(chosen["results"])
+        "governance.dq.run.validate_and_report", lambda *a, **k: outcome_of(chosen["results"])
     )
     return chosen
 

@@ -261,7 +261,8 @@ class IngestFileLog(DataFrameModel):
     committed_at: TS = column()
 
     class Config:
-        unique = ["batch_id", "source_uri"]
+        # An append-only log: a file has a "planned" then a "committed" row in its batch.
+        unique = ["batch_id", "source_uri", "status"]
         metadata = {"owner": "customs-data-engineering", "source_system": "lakehouse"}
 
 

@@ -5,13 +5,18 @@ which parser reads it; the date is the day the file was received. File names are
 NiFi and the simulator use ``<system>_<feed>_<received utc yyyymmddThhmmss>_<sha256[:12]>.<ext>``
 so that a name alone tells where a file came from. Files are immutable once landed: a
 correction arrives as a new file (an amendment message), never as an overwrite.
+
+A writer lands a file by writing it under a temporary name (starting with ``.`` or ending in
+``.part`` or ``.tmp``) and renaming it when complete. Ingestion skips temporary names (and
+reports them), and takes a file only once its modification time is older than
+``LAKEHOUSE_LANDING_SETTLE_SECONDS``, for writers that cannot rename.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +70,41 @@ def landed_path(lake_root: str, feed: Feed, received: datetime, name: str) -> st
     return f"{lake_root.rstrip('/')}/landing/{feed.key}/{received:%Y-%m-%d}/{name}"
 
 
+# Names a writer uses while a file is in flight: the file is complete only once renamed.
+TEMPORARY_PREFIXES = (".",)
+TEMPORARY_SUFFIXES = (".part", ".tmp", "._COPYING_")
+
+
+def is_temporary_name(name: str) -> bool:
+    """True for a name a writer uses before its final rename (see the module docstring)."""
+    return name.startswith(TEMPORARY_PREFIXES) or name.endswith(TEMPORARY_SUFFIXES)
+
+
+def _real_day(day: str) -> bool:
+    try:
+        date.fromisoformat(day)
+    except ValueError:
+        return False
+    return True
+
+
 def feed_key_of(path: str) -> str | None:
-    """``system/feed`` of a path in the landing layout (known feed or not), else None."""
+    """``system/feed`` of a path in the landing layout (known feed or not), else None.
+
+    The day folder must be a real date: ``2026-13-45`` is outside the convention.
+    """
     match = _PATH_RE.search(path)
-    return f"{match['system']}/{match['feed']}" if match else None
+    if match is None or not _real_day(match["day"]):
+        return None
+    return f"{match['system']}/{match['feed']}"
+
+
+def day_folder_problem(path: str) -> str | None:
+    """Why the day folder of a landing path is wrong (not a real date), else None."""
+    match = _PATH_RE.search(path)
+    if match is None or _real_day(match["day"]):
+        return None
+    return f"day folder {match['day']!r} is not a real date (expected yyyy-mm-dd)"
 
 
 def feed_of(path: str) -> Feed:

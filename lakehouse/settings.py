@@ -21,7 +21,14 @@ Environment variables (all optional; ``LAKEHOUSE_ENV`` picks the defaults):
                                     wrong instead of flagging them (default false).
 ``LAKEHOUSE_XSD_PATH``              XSD to validate WCO XML declarations against (default none).
 ``LAKEHOUSE_PG_DSN``                PostgreSQL DSN of the CMS score table (secret: env only).
+                                    In prod it must set ``sslmode`` to ``require``,
+                                    ``verify-ca`` or ``verify-full`` (TLS to the database).
+``LAKEHOUSE_LANDING_SETTLE_SECONDS`` A landed file younger than this (by mtime) is left for the
+                                    next run: it may still be written (default 30; test 0).
 ==================================  ==========================================================
+
+Secrets (the S3 keys, the DSN) are never passed on to a command line: ``lakehouse/spark.py``
+sets the S3 keys in the running JVM (docs/security.md).
 
 Nothing reads the environment at import time: :func:`get_settings` builds the object on first
 use, and tests swap it with :func:`override_settings`.
@@ -69,6 +76,7 @@ class Settings:
     strict_control_counts: bool = False
     xsd_path: str | None = None
     pg_dsn: str | None = field(default=None, repr=False)
+    landing_settle_seconds: float = 30.0
 
     @property
     def spark_jars_dir(self) -> Path:
@@ -143,6 +151,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             f"LAKEHOUSE_SHUFFLE_PARTITIONS={env['LAKEHOUSE_SHUFFLE_PARTITIONS']!r} is no integer"
         ) from exc
     cache = env.get("LAKEHOUSE_CACHE_DIR")
+    settle = _seconds(env, "LAKEHOUSE_LANDING_SETTLE_SECONDS", 0.0 if name == "test" else 30.0)
     return Settings(
         env=name,
         lake_root=_lake_root(env, name),
@@ -160,8 +169,50 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         strict_control_counts=_bool(env, "LAKEHOUSE_STRICT_CONTROL_COUNTS", False),
         xsd_path=env.get("LAKEHOUSE_XSD_PATH") or None,
-        pg_dsn=env.get("LAKEHOUSE_PG_DSN") or None,
+        pg_dsn=_pg_dsn(env, name),
+        landing_settle_seconds=settle,
     )
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise SettingsError(f"{name}={raw!r} is not a number of seconds >= 0")
+    return value
+
+
+PG_TLS_SSLMODES = frozenset({"require", "verify-ca", "verify-full"})
+
+
+def _pg_dsn(env: Mapping[str, str], name: str) -> str | None:
+    """The CMS database DSN; in prod only with an sslmode that encrypts.
+
+    Messages never echo the DSN: it usually carries the password.
+    """
+    dsn = env.get("LAKEHOUSE_PG_DSN") or None
+    if dsn is None or name != "prod":
+        return dsn
+    from psycopg import ProgrammingError
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        sslmode = str(conninfo_to_dict(dsn).get("sslmode") or "")
+    except ProgrammingError as exc:  # its text may quote the DSN: not repeated here
+        raise SettingsError(
+            "LAKEHOUSE_PG_DSN is not a valid PostgreSQL DSN (URI or key=value form)"
+        ) from exc
+    if sslmode.lower() not in PG_TLS_SSLMODES:
+        raise SettingsError(
+            f"LAKEHOUSE_PG_DSN has sslmode={sslmode or '(unset)'}: prod needs TLS to the "
+            "database; add sslmode=verify-full and sslrootcert=<CA file of the server>"
+        )
+    return dsn
 
 
 _current: Settings | None = None

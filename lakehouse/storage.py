@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
+from lakehouse.landing import is_temporary_name
 from lakehouse.settings import Settings
 
 
@@ -106,11 +108,25 @@ class LakeFiles:
         return self._client
 
     def read(self, path: str) -> bytes:
-        """The file's bytes; raises ``FileNotFoundError`` (local) or botocore's error (S3)."""
+        """The file's bytes; ``FileNotFoundError`` when it is gone (local or S3)."""
         if _is_s3(path):
             bucket, key = _bucket_key(path)
-            return self._s3().get_object(Bucket=bucket, Key=key)["Body"].read()
+            try:
+                return self._s3().get_object(Bucket=bucket, Key=key)["Body"].read()
+            except Exception as exc:
+                status = getattr(exc, "response", {}).get("ResponseMetadata", {})
+                if status.get("HTTPStatusCode") == 404:
+                    raise FileNotFoundError(path) from exc
+                raise
         return Path(local_path(path)).read_bytes()
+
+    def exists(self, path: str) -> bool:
+        """True when ``path`` is a file or a non-empty folder (a key prefix on S3)."""
+        if _is_s3(path):
+            bucket, key = _bucket_key(path)
+            reply = self._s3().list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
+            return bool(reply.get("KeyCount", 0))
+        return os.path.exists(local_path(path))
 
     def write(self, path: str, data: bytes) -> None:
         """Write the whole file; it appears complete or not at all.
@@ -165,59 +181,138 @@ class ListedFile:
     modified: datetime
 
 
-def _hidden(name: str) -> bool:
-    """Names Spark's file index skips: temporaries of writers (``.x``, ``_x``, ``x._COPYING_``)."""
-    return name.startswith((".", "_")) or name.endswith("._COPYING_")
+@dataclass(frozen=True, slots=True)
+class SkippedFile:
+    """An entry of the landing zone that a run did not take, and why.
+
+    ``in_flight`` marks what a later run will take (a temporary name, a file still settling);
+    the others (links, undecodable names, special files) wait for a person.
+    """
+
+    path: str
+    reason: str
+    in_flight: bool = False
+
+
+@dataclass
+class Listing:
+    """What a scan of a folder found: files to take, and entries skipped with a reason."""
+
+    files: list[ListedFile] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
 
 
 def list_files(settings: Settings, uri: str) -> list[ListedFile]:
-    """Every visible file below ``uri`` (recursive), in path order; [] if it does not exist.
+    """Every regular, complete file below ``uri`` (recursive), in path order; [] if missing."""
+    return scan(settings, uri).files
+
+
+def scan(
+    settings: Settings, uri: str, *, settle_seconds: float = 0.0, now: datetime | None = None
+) -> Listing:
+    """Every file below ``uri`` (recursive), taken or skipped with a reason, in path order.
 
     Listing here (``os.scandir`` locally, ``ListObjectsV2`` pages of 1,000 on S3) instead of
     through a Spark file scan keeps the listing of a day's ~12,000 landed files under a
-    second, and sees empty files, which Spark's file scans skip.
+    second, and sees empty files, which Spark's file scans skip. Nothing is skipped silently:
+    temporary names (a writer's file in flight), files modified less than ``settle_seconds``
+    ago (a writer that cannot rename may still be appending), symbolic links (never followed:
+    a link could point anywhere on the machine) and names that are not UTF-8 (no table can
+    store them) come back in ``skipped``.
     """
-    found: list[ListedFile] = []
-    if _is_s3(uri):
-        bucket, prefix = _bucket_key(uri)
-        prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
-        pages = (
-            s3_client(settings)
-            .get_paginator("list_objects_v2")
-            .paginate(Bucket=bucket, Prefix=prefix)
-        )
-        for page in pages:
-            for obj in page.get("Contents", []):
-                key = obj["Key"]
-                parts = key[len(prefix) :].split("/")
-                if key.endswith("/") or any(_hidden(part) for part in parts):
-                    continue
-                modified = obj["LastModified"].astimezone(UTC)
-                found.append(
-                    ListedFile(
-                        f"s3a://{bucket}/{key}",
-                        int(obj["Size"]),
-                        modified.replace(microsecond=modified.microsecond // 1000 * 1000),
-                    )
+    found = _scan_s3(settings, uri) if _is_s3(uri) else _scan_local(uri)
+    listing = Listing()
+    cutoff = (now or datetime.now(UTC)).timestamp() - settle_seconds
+    for item in found:
+        if isinstance(item, SkippedFile):
+            listing.skipped.append(item)
+        elif settle_seconds > 0 and item.modified.timestamp() > cutoff:
+            listing.skipped.append(
+                SkippedFile(
+                    item.path,
+                    f"modified at {item.modified:%Y-%m-%dT%H:%M:%S}Z, less than "
+                    f"{settle_seconds:g} s ago (LAKEHOUSE_LANDING_SETTLE_SECONDS): it may "
+                    "still be written; a later run takes it",
+                    in_flight=True,
                 )
-    else:
-        root = local_path(uri)
-        stack = [root] if os.path.isdir(root) else []
-        while stack:
-            with os.scandir(stack.pop()) as entries:
-                for entry in entries:
-                    if _hidden(entry.name):
-                        continue
-                    if entry.is_dir(follow_symlinks=True):
-                        stack.append(entry.path)
-                        continue
-                    stat = entry.stat()
+            )
+        else:
+            listing.files.append(item)
+    listing.files.sort(key=lambda f: f.path)
+    listing.skipped.sort(key=lambda f: f.path)
+    return listing
+
+
+_TEMPORARY = (
+    "a temporary name (starts with '.' or ends in .part/.tmp/._COPYING_): a file in flight, "
+    "taken once its writer renames it"
+)
+
+
+def _scan_s3(settings: Settings, uri: str) -> Iterator[ListedFile | SkippedFile]:
+    bucket, prefix = _bucket_key(uri)
+    prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+    pages = (
+        s3_client(settings).get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    )
+    for page in pages:
+        for obj in page.get("Contents", []):
+            key = obj["Key"]
+            if key.endswith("/"):  # a folder marker, not a file
+                continue
+            path = f"s3a://{bucket}/{key}"
+            if any(is_temporary_name(part) for part in key[len(prefix) :].split("/")):
+                yield SkippedFile(path, _TEMPORARY, in_flight=True)
+                continue
+            modified = obj["LastModified"].astimezone(UTC)
+            yield ListedFile(
+                path,
+                int(obj["Size"]),
+                modified.replace(microsecond=modified.microsecond // 1000 * 1000),
+            )
+
+
+def _scan_local(uri: str) -> Iterator[ListedFile | SkippedFile]:
+    root = local_path(uri)
+    stack = [root] if os.path.isdir(root) else []
+    while stack:
+        with os.scandir(stack.pop()) as entries:
+            for entry in entries:
+                skipped = _local_skip(entry)
+                if skipped is not None:
+                    yield skipped
+                elif entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                else:
+                    stat = entry.stat(follow_symlinks=False)
                     millis = stat.st_mtime_ns // 1_000_000
-                    found.append(
-                        ListedFile(
-                            "file:" + entry.path,
-                            stat.st_size,
-                            datetime.fromtimestamp(millis / 1000, tz=UTC),
-                        )
+                    yield ListedFile(
+                        "file:" + entry.path,
+                        stat.st_size,
+                        datetime.fromtimestamp(millis / 1000, tz=UTC),
                     )
-    return sorted(found, key=lambda f: f.path)
+
+
+def _local_skip(entry: os.DirEntry[str]) -> SkippedFile | None:
+    """Why a local directory entry is not taken (nor walked into), or None to take it."""
+    try:
+        entry.path.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(entry.path).decode("utf-8", "backslashreplace")
+        return SkippedFile(
+            "file:" + shown,
+            "the name is not valid UTF-8 (undecodable bytes shown as \\x..): rename it in "
+            "UTF-8 and it loads at the next run",
+        )
+    path = "file:" + entry.path
+    if entry.is_symlink():
+        return SkippedFile(
+            path,
+            "a symbolic link: links are never followed out of the landing zone; land the "
+            "file itself",
+        )
+    if is_temporary_name(entry.name):
+        return SkippedFile(path, _TEMPORARY, in_flight=True)
+    if not (entry.is_dir(follow_symlinks=False) or entry.is_file(follow_symlinks=False)):
+        return SkippedFile(path, "not a regular file (a pipe, socket or device)")
+    return None

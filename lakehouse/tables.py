@@ -187,8 +187,9 @@ QUARANTINE = TableSpec(
     "source_uri string, file_sha256 string, system string, feed string, message_index int,"
     " message_type string, error_code string, reason string, field string, value string,"
     " rule string, raw_payload string, parser_version string, batch_id bigint,"
-    " quarantined_at timestamp",
-    "One row per file, message or record that could not be parsed or validated.",
+    " quarantined_at timestamp, replayed_at timestamp, replay_batch_id bigint",
+    "One row per file, message or record that could not be parsed or validated; replayed_at"
+    " and replay_batch_id are set once a replay loaded it (lakehouse quarantine replay).",
 )
 
 FILE_LOG = TableSpec(

@@ -25,12 +25,14 @@ because they resolve names by listing the whole canvas recursively.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import os
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,13 +134,22 @@ def connect(target: NiFiTarget) -> None:
     # A new ApiClient per target: nipyapi caches one on the configuration.
     cfg.api_client = None
     https = target.url.startswith("https://")
-    nipyapi.utils.set_endpoint(
-        target.url,
-        ssl=https,
-        login=bool(target.username) and https,
-        username=target.username,
-        password=target.password,
-    )
+    login = bool(target.username) and https
+    try:
+        _call(
+            f"log in as {target.username!r}" if login else "connect",
+            nipyapi.utils.set_endpoint,
+            target.url,
+            ssl=https,
+            login=login,
+            username=target.username,
+            password=target.password,
+        )
+    except ValueError as exc:  # nipyapi turns a refused login into ValueError(body)
+        raise DeployError(
+            f"NiFi at {target.url} refused the login of {target.username!r}: {_short(exc)}; "
+            "check LAKEHOUSE_NIFI_USERNAME and LAKEHOUSE_NIFI_PASSWORD"
+        ) from exc
 
 
 # ---------------------------------------------------------------------------------------------
@@ -251,19 +262,63 @@ def _api(name: str) -> Any:
 
 
 def _call(what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call the NiFi REST client; every transport or HTTP failure becomes one DeployError line.
+
+    Why this list: nipyapi raises its ApiException for HTTP errors, but lets urllib3's own
+    errors through (MaxRetryError for a refused connection or a TLS failure is no OSError),
+    and an unreachable NiFi must print one line naming the URL and the fix, not a traceback.
+    """
     import nipyapi
+    import urllib3
 
     try:
-        return fn(*args, **kwargs)
+        with _quiet_retries():
+            return fn(*args, **kwargs)
     except nipyapi.nifi.rest.ApiException as exc:
         body = (exc.body or b"").decode() if isinstance(exc.body, bytes) else (exc.body or "")
         raise DeployError(
-            f"NiFi refused to {what}: HTTP {exc.status} {body.strip()[:300]}"
+            f"NiFi at {_host()} refused to {what}: HTTP {exc.status} {_short(body)}"
         ) from exc
-    except OSError as exc:
+    except (OSError, urllib3.exceptions.HTTPError) as exc:
         raise DeployError(
-            f"cannot reach NiFi to {what}: {exc}; check LAKEHOUSE_NIFI_URL and that NiFi is up"
+            f"cannot reach NiFi at {_host()} to {what}: {_short(_root_cause(exc))}; check "
+            "LAKEHOUSE_NIFI_URL (and LAKEHOUSE_NIFI_CA_CERT for https) and that NiFi is up"
         ) from exc
+
+
+def _host() -> str:
+    import nipyapi
+
+    return str(nipyapi.config.nifi_config.host)
+
+
+@contextlib.contextmanager
+def _quiet_retries() -> Iterator[None]:
+    """Mute urllib3's per-retry warnings: a failure is reported once, by :func:`_call`."""
+    pool_logger = logging.getLogger("urllib3.connectionpool")
+    previous = pool_logger.level
+    pool_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        pool_logger.setLevel(previous)
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The innermost error urllib3 wrapped (MaxRetryError -> NewConnectionError -> ...)."""
+    seen = {id(exc)}
+    while True:
+        inner = getattr(exc, "reason", None) or exc.__cause__
+        if not isinstance(inner, BaseException) or id(inner) in seen:
+            return exc
+        seen.add(id(inner))
+        exc = inner
+
+
+def _short(value: object, limit: int = 300) -> str:
+    """One line of at most ``limit`` characters, so an error stays a single readable line."""
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _wait(what: str, get: Any, delete: Any, timeout_s: float) -> None:
@@ -529,11 +584,11 @@ def deploy(
         raise DeployError(
             f"unknown environment {environment!r}: use one of {known} (files in {parameters_dir})"
         )
-    problems = validate_all(flows_dir, parameters_dir)
+    problems = validate_all(flows_dir, parameters_dir, environment)
     if problems:
         raise DeployError(
-            f"{len(problems)} validation problem(s); fix them first (lakehouse flows validate):\n  "
-            + "\n  ".join(problems)
+            f"nothing deployed: {len(problems)} validation problem(s), see lakehouse flows "
+            f"validate --env {environment}; the first: {problems[0]}"
         )
     environment_params = load_environment(env_file)
     paths = flow_paths(flows, flows_dir)
@@ -550,7 +605,7 @@ def deploy(
         descriptions = {str(p["name"]): str(p.get("description") or "") for p in declared}
         plans.append((path, context, plain, secret, descriptions))
     if missing:
-        raise DeployError("nothing deployed; missing inputs:\n  " + "\n  ".join(missing))
+        raise DeployError("nothing deployed; missing inputs: " + " | ".join(missing))
 
     connect(target)
     results = []

@@ -56,6 +56,7 @@ SERVICES_API = _bundle("nifi-standard-services-api-nar")
 MQTT = _bundle("nifi-mqtt-nar")
 AWS = _bundle("nifi-aws-nar")
 AWS_SERVICE_API = _bundle("nifi-aws-service-api-nar")
+SSL_CONTEXT = _bundle("nifi-ssl-context-service-nar")
 
 
 @dataclass(frozen=True)
@@ -90,10 +91,35 @@ PARAMETERS: dict[str, ParameterSpec] = {
         "S3 secret key (sensitive: from LAKEHOUSE_NIFI_PARAM_LANDING_S3_SECRET_KEY).",
         sensitive=True,
     ),
-    # CMS over HTTP
+    # CMS over HTTPS (TLS with client certificates)
     "cms.http.port": ParameterSpec("Port ListenHTTP listens on for CMS posts.", "8081"),
     "cms.http.base.path": ParameterSpec(
-        "URL path CMS posts to (http://<nifi>:<port>/<path>).", "cms/declarations"
+        "URL path CMS posts to (https://<nifi>:<port>/<path>).", "cms/declarations"
+    ),
+    "cms.http.tls.keystore.path": ParameterSpec(
+        "Keystore of the listener: its private key and certificate chain.",
+        "/etc/customs-lakehouse/tls/cms-listener.p12",
+    ),
+    "cms.http.tls.keystore.type": ParameterSpec("PKCS12, JKS or BCFKS.", "PKCS12"),
+    "cms.http.tls.keystore.password": ParameterSpec(
+        "Keystore (and key) password "
+        "(sensitive: from LAKEHOUSE_NIFI_PARAM_CMS_HTTP_TLS_KEYSTORE_PASSWORD).",
+        sensitive=True,
+    ),
+    "cms.http.tls.truststore.path": ParameterSpec(
+        "Truststore holding only the CA(s) that issue the CMS client certificates.",
+        "/etc/customs-lakehouse/tls/cms-clients-ca.p12",
+    ),
+    "cms.http.tls.truststore.type": ParameterSpec("PKCS12, JKS or BCFKS.", "PKCS12"),
+    "cms.http.tls.truststore.password": ParameterSpec(
+        "Truststore password "
+        "(sensitive: from LAKEHOUSE_NIFI_PARAM_CMS_HTTP_TLS_TRUSTSTORE_PASSWORD).",
+        sensitive=True,
+    ),
+    "cms.http.client.dn.pattern": ParameterSpec(
+        "Regex the client certificate's subject DN must match (others get 403): the CMS "
+        "senders only, never .* in prod.",
+        "CN=cms-sender(,.*)?",
     ),
     # ECTS over MQTT
     "ects.mqtt.broker.uri": ParameterSpec(
@@ -254,6 +280,7 @@ class _Flow:
         *,
         sensitive: Iterable[str] = (),
         comments: str = "",
+        extra_apis: Iterable[tuple[str, Mapping[str, str]]] = (),
     ) -> str:
         ident = _uuid(self.key, "service", name)
         self.services.append(
@@ -275,7 +302,9 @@ class _Flow:
                     }
                     for p in sensitive
                 },
-                "controllerServiceApis": [{"type": api[0], "bundle": dict(api[1])}],
+                "controllerServiceApis": [
+                    {"type": t, "bundle": dict(b)} for t, b in (api, *extra_apis)
+                ],
                 "scheduledState": "ENABLED",
                 "bulletinLevel": "WARN",
                 "componentType": "CONTROLLER_SERVICE",
@@ -570,6 +599,36 @@ def _content_type_contains(word: str) -> str:
     return "${mime.type:toLower():contains('" + word + "'):or(" + header + ")}"
 
 
+def _listener_tls(flow: _Flow) -> str:
+    """The TLS context of an HTTP listener: server keystore plus the client CAs' truststore.
+
+    Why the restricted service: it offers only TLS 1.2/1.3, so no older protocol can be
+    configured by mistake. The service reference cannot be a parameter in NiFi, hence TLS in
+    every environment (tests and developers use throw-away certificates).
+    """
+    return flow.service(
+        "CMS listener TLS",
+        "org.apache.nifi.ssl.StandardRestrictedSSLContextService",
+        SSL_CONTEXT,
+        ("org.apache.nifi.ssl.RestrictedSSLContextService", SERVICES_API),
+        {
+            "Keystore Filename": "#{cms.http.tls.keystore.path}",
+            "Keystore Type": "#{cms.http.tls.keystore.type}",
+            "Keystore Password": "#{cms.http.tls.keystore.password}",
+            "Truststore Filename": "#{cms.http.tls.truststore.path}",
+            "Truststore Type": "#{cms.http.tls.truststore.type}",
+            "Truststore Password": "#{cms.http.tls.truststore.password}",
+            "SSL Protocol": "TLS",
+        },
+        sensitive=["Keystore Password", "Truststore Password"],
+        extra_apis=[
+            ("org.apache.nifi.ssl.SSLContextService", SERVICES_API),
+            ("org.apache.nifi.ssl.SSLContextProvider", SERVICES_API),
+        ],
+        comments="Passwords come from sensitive parameters, set from the environment.",
+    )
+
+
 def cms_http() -> dict[str, Any]:
     """CMS declarations/responses posted over HTTP as WCO XML or NDJSON."""
     flow = _Flow(
@@ -577,9 +636,12 @@ def cms_http() -> dict[str, Any]:
         "CMS HTTP declarations",
         "Lands WCO XML declarations (Content-Type */xml) and NDJSON declarations "
         "(Content-Type application/json or application/x-ndjson) that CMS POSTs to "
-        "http://<nifi>:#{cms.http.port}/#{cms.http.base.path}. ListenHTTP answers 200 only after "
+        "https://<nifi>:#{cms.http.port}/#{cms.http.base.path}. TLS with client certificates "
+        "is required: only clients whose certificate chains to the truststore and whose subject "
+        "DN matches #{cms.http.client.dn.pattern} get in. ListenHTTP answers 200 only after "
         "the FlowFile is committed. Other content types fail to the failure port.",
     )
+    tls = _listener_tls(flow)
     listen = flow.processor(
         "Receive CMS posts",
         "org.apache.nifi.processors.standard.ListenHTTP",
@@ -590,10 +652,14 @@ def cms_http() -> dict[str, Any]:
             "Return Code": "200",
             "HTTP Headers to receive as Attributes (Regex)": "(?i)X-Lakehouse-.*|Content-Type",
             "Max Unconfirmed Flowfile Time": "60 secs",
+            "client-authentication": "REQUIRED",
+            "Authorized DN Pattern": "#{cms.http.client.dn.pattern}",
         },
+        services={"SSL Context Service": tls},
         comments=(
-            "Listens while the flow runs: on a full NiFi always; under NiFi Stateless only in "
-            "the launcher's keep-triggering mode (see docs/nifi_flows.md)."
+            "HTTPS only, client certificate REQUIRED. Listens while the flow runs: on a full NiFi "
+            "always; under NiFi Stateless only in the launcher's keep-triggering mode (see "
+            "docs/nifi_flows.md)."
         ),
     )
     route = flow.processor(

@@ -25,6 +25,7 @@ import fcntl
 import json
 import os
 import re
+import secrets
 import signal
 import subprocess
 import time
@@ -295,6 +296,8 @@ def run_flow(
     ``flowContents.parameterContextName``); unknown names are rejected up front because
     NiFi would silently ignore them and run with the exported defaults. The engine and flow
     properties files and the JVM log are written to ``work_dir`` (kept for post-mortems).
+    Parameters, sensitive ones included, reach the JVM only through the flow properties file
+    (mode 0600), never its command line, where any local user could read them.
 
     ``state_file`` keeps component state (QueryDatabaseTable's maximum values, ListFile's
     timestamps) between runs: Stateless holds state only in memory, so without it an
@@ -321,8 +324,9 @@ def run_flow(
             "nifi.stateless.nar.directory": str(install.nar_dir),
             "nifi.stateless.working.directory": str(install.work_root),
             "nifi.stateless.extensions.directory": str(install.extensions_dir),
-            # Only encrypts sensitive values inside this JVM; nothing is persisted.
-            "nifi.stateless.sensitive.props.key": "customs-lakehouse-stateless",
+            # Only encrypts sensitive values inside this JVM; nothing is persisted. Fresh per
+            # run so no key lives in git.
+            "nifi.stateless.sensitive.props.key": secrets.token_urlsafe(24),
             # Deliberately no nifi.stateless.extension.client.* lines: offline, a missing NAR
             # must fail at once instead of waiting for a download that cannot happen.
         },
@@ -467,13 +471,20 @@ def _escape_properties(text: str, *, key: bool) -> str:
 
 
 def _write_properties(path: Path, entries: Mapping[str, str]) -> None:
+    """Write a Java properties file readable by its owner only.
+
+    Why 0600: the flow file carries the sensitive parameter values (passwords), which is how
+    they reach the JVM without appearing on its command line (docs/security.md).
+    """
     lines = [
         f"{_escape_properties(k, key=True)}={_escape_properties(v, key=False)}"
         for k, v in entries.items()
     ]
-    path.write_text(
-        "# written by nifi_flows/stateless.py\n" + "\n".join(lines) + "\n", encoding="ascii"
-    )
+    text = "# written by nifi_flows/stateless.py\n" + "\n".join(lines) + "\n"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an older file of the same name may have wider permissions
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(text)
 
 
 @contextlib.contextmanager

@@ -18,20 +18,26 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 __all__ = [
     "FLOWS_DIR",
+    "LISTENERS",
     "NIFI_VERSION",
     "PARAMETERS_DIR",
+    "TLS_SSLMODES",
     "EnvironmentParameters",
     "FlowValidationError",
+    "ListenerTLS",
     "check_flow",
+    "jdbc_tls_problem",
     "load_environment",
     "load_environments",
     "sensitive_env_var",
     "validate_all",
     "validate_environment",
     "validate_flow",
+    "validate_tls",
 ]
 
 NIFI_VERSION = "2.3.0"
@@ -96,6 +102,33 @@ SERVICE_PROPERTIES = frozenset(
 _SCHEDULING = frozenset({"TIMER_DRIVEN", "CRON_DRIVEN"})
 
 
+# Listeners that accept connections from other systems: (SSL context property, client
+# authentication property, the value that makes a client certificate mandatory). A listener
+# type missing here is reported in environments that require TLS, so a new one cannot slip in
+# as plain text: add its properties here.
+@dataclass(frozen=True)
+class ListenerTLS:
+    """Where a listener type keeps its TLS settings (property names, NiFi 2.3.0)."""
+
+    ssl_context: str
+    client_auth: str
+    client_auth_required: str
+    subject_dn: str | None = None
+    """Regex property restricting which client certificates get in, if the type has one."""
+
+
+LISTENERS: dict[str, ListenerTLS] = {
+    "org.apache.nifi.processors.standard.ListenHTTP": ListenerTLS(
+        "SSL Context Service", "client-authentication", "REQUIRED", "Authorized DN Pattern"
+    ),
+}
+_LISTENER_RE = re.compile(r"\.(Listen[A-Za-z]*|HandleHttpRequest)$")
+# SSL context service properties that must name a store for mutual TLS.
+_TLS_STORES = ("Keystore Filename", "Truststore Filename")
+# PostgreSQL JDBC sslmode values that encrypt (verify-* also check the server certificate).
+TLS_SSLMODES = frozenset({"require", "verify-ca", "verify-full"})
+
+
 class FlowValidationError(ValueError):
     """Raised by :func:`check_flow`; the message lists every problem, one per line."""
 
@@ -112,6 +145,8 @@ class EnvironmentParameters:
     path: Path
     parameters: dict[str, str] = field(default_factory=dict)
     sensitive: dict[str, str] = field(default_factory=dict)
+    require_tls: bool = False
+    """Listeners must use TLS with client certificates, database URLs must encrypt."""
 
     def defines(self, parameter: str) -> bool:
         """True when the environment gives the parameter a value or an env-var source."""
@@ -126,12 +161,18 @@ def sensitive_env_var(parameter: str) -> str:
 def load_environment(path: Path | str) -> EnvironmentParameters:
     """Read one environment file (format: see docs/nifi_flows.md)."""
     p = Path(path)
-    doc = json.loads(p.read_text())
+    try:
+        doc = json.loads(p.read_text())
+    except (OSError, ValueError) as exc:
+        raise FlowValidationError([f"{p.name}: cannot read environment file: {exc}"]) from exc
+    name = str(doc.get("environment") or p.stem)
     return EnvironmentParameters(
-        name=str(doc.get("environment") or p.stem),
+        name=name,
         path=p,
         parameters={str(k): str(v) for k, v in (doc.get("parameters") or {}).items()},
         sensitive={str(k): str(v) for k, v in (doc.get("sensitive") or {}).items()},
+        # Safe default: an environment called prod requires TLS unless it says otherwise.
+        require_tls=bool(doc.get("require_tls", name == "prod")),
     )
 
 
@@ -379,6 +420,122 @@ def validate_flow(
                     f"{env.path.name} gives sensitive parameter {pref!r} a literal value: move it "
                     f'to "sensitive" as "{pref}": "{sensitive_env_var(pref)}"'
                 )
+    for env in environments:
+        problems.extend(validate_tls(flow, name=name, env=env))
+    return problems
+
+
+def _declared_parameters(flow: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    context = (flow.get("parameterContexts") or {}).get(
+        (flow.get("flowContents") or {}).get("parameterContextName")
+    ) or {}
+    return {str(p.get("name")): p for p in context.get("parameters") or []}
+
+
+def _resolve(value: Any, env: EnvironmentParameters, declared: Mapping[str, Any]) -> str:
+    """A property value as it would run in ``env``: each ``#{param}`` replaced by its value."""
+
+    def value_of(match: re.Match[str]) -> str:
+        param = match.group(1)
+        if param in env.parameters:
+            return env.parameters[param]
+        if param in env.sensitive:
+            return "<sensitive>"
+        return str((declared.get(param) or {}).get("value") or "")
+
+    return _PARAM_RE.sub(value_of, value) if isinstance(value, str) else ""
+
+
+def jdbc_tls_problem(url: str) -> str | None:
+    """Why a PostgreSQL JDBC URL would connect without TLS, or None (not PostgreSQL, or TLS)."""
+    if not url.lower().startswith("jdbc:postgresql:"):
+        return None
+    modes = parse_qs(urlsplit(url[len("jdbc:") :]).query).get("sslmode") or []
+    if modes and modes[-1].lower() in TLS_SSLMODES:
+        return None
+    found = f"sslmode={modes[-1]}" if modes else "no sslmode"
+    return (
+        f"{found}: add sslmode=verify-full&sslrootcert=<CA file of the database server> "
+        f"(or at least one of {', '.join(sorted(TLS_SSLMODES))})"
+    )
+
+
+def validate_tls(flow: Mapping[str, Any], *, name: str, env: EnvironmentParameters) -> list[str]:
+    """Problems of a flow in an environment that requires TLS (``"require_tls": true``).
+
+    Every listener must use an SSL context with a keystore and a truststore and require a
+    client certificate; a PostgreSQL JDBC URL written into a property must set an encrypting
+    sslmode (URLs that come from parameters are checked with the environment file).
+    """
+    if not env.require_tls:
+        return []
+    contents = flow.get("flowContents")
+    if not isinstance(contents, Mapping):
+        return []
+    declared = _declared_parameters(flow)
+    services = {
+        s.get("identifier"): s for g in _groups(contents) for s in g.get("controllerServices") or []
+    }
+    problems: list[str] = []
+    for group in _groups(contents):
+        for comp in [*(group.get("processors") or []), *(group.get("controllerServices") or [])]:
+            cname = comp.get("name") or comp.get("identifier")
+            for prop, value in (comp.get("properties") or {}).items():
+                why = jdbc_tls_problem(value) if isinstance(value, str) else None
+                if why and not _params_in(value):
+                    problems.append(
+                        f"{name}: [{env.path.name} requires TLS] {cname!r} property {prop!r} "
+                        f"connects to PostgreSQL without TLS ({why})"
+                    )
+        for proc in group.get("processors") or []:
+            problems.extend(_listener_problems(proc, services, env, declared, name))
+    return problems
+
+
+def _listener_problems(
+    proc: Mapping[str, Any],
+    services: Mapping[str, Mapping[str, Any]],
+    env: EnvironmentParameters,
+    declared: Mapping[str, Any],
+    name: str,
+) -> list[str]:
+    ptype = str(proc.get("type") or "")
+    if not _LISTENER_RE.search(ptype):
+        return []
+    where = f"{name}: [{env.path.name} requires TLS] listener {proc.get('name')!r}"
+    spec = LISTENERS.get(ptype)
+    if spec is None:
+        return [
+            f"{where} ({ptype}) is unknown to the TLS rule: add its SSL context and client "
+            "authentication properties to LISTENERS in nifi_flows/validate.py"
+        ]
+    props = proc.get("properties") or {}
+    service = services.get(props.get(spec.ssl_context) or "")
+    if service is None:
+        return [
+            f"{where} accepts plain HTTP/TCP: set {spec.ssl_context!r} to a "
+            "StandardRestrictedSSLContextService with a keystore and a truststore, and "
+            f"{spec.client_auth!r} to {spec.client_auth_required}"
+        ]
+    problems = []
+    sprops = service.get("properties") or {}
+    for store in _TLS_STORES:
+        if not _resolve(sprops.get(store), env, declared).strip():
+            problems.append(
+                f"{where}: its SSL context {service.get('name')!r} has no {store!r}: set it "
+                "(the truststore holds the CA that issues the clients' certificates)"
+            )
+    auth = _resolve(props.get(spec.client_auth), env, declared)
+    if auth != spec.client_auth_required:
+        problems.append(
+            f"{where} does not require client certificates ({spec.client_auth}="
+            f"{auth or 'unset'}): set {spec.client_auth!r} to {spec.client_auth_required}"
+        )
+    if spec.subject_dn and _resolve(props.get(spec.subject_dn), env, declared) in ("", ".*"):
+        problems.append(
+            f"{where} accepts any certificate its truststore's CAs issued: set "
+            f"{spec.subject_dn!r} to a pattern of the senders' subject DNs"
+        )
     return problems
 
 
@@ -401,6 +558,14 @@ def validate_environment(env: EnvironmentParameters) -> list[str]:
                 f"{env.path.name}: parameter {pname!r} looks like {kind}: secrets come from "
                 f'environment variables; list it under "sensitive" as {sensitive_env_var(pname)}'
             )
+    if env.require_tls:
+        for pname, value in sorted(env.parameters.items()):
+            why = jdbc_tls_problem(value)
+            if why:
+                problems.append(
+                    f"{env.path.name}: [requires TLS] parameter {pname!r} connects to "
+                    f"PostgreSQL without TLS ({why})"
+                )
     for pname, var in env.sensitive.items():
         if var != sensitive_env_var(pname):
             problems.append(
@@ -411,14 +576,28 @@ def validate_environment(env: EnvironmentParameters) -> list[str]:
 
 
 def validate_all(
-    flows_dir: Path | str = FLOWS_DIR, parameters_dir: Path | str = PARAMETERS_DIR
+    flows_dir: Path | str = FLOWS_DIR,
+    parameters_dir: Path | str = PARAMETERS_DIR,
+    environment: str | None = None,
 ) -> list[str]:
-    """Every problem of every flow and environment file; empty when all is well."""
+    """Every problem of every flow and environment file; empty when all is well.
+
+    ``environment`` limits the environment files to ``<parameters_dir>/<environment>.json``
+    (``lakehouse flows validate --env prod``); by default all are checked.
+    """
     problems: list[str] = []
     flow_paths = sorted(Path(flows_dir).glob("*.json"))
     if not flow_paths:
         problems.append(f"{flows_dir}: no flow definitions (*.json) found")
-    environments = load_environments(parameters_dir)
+    try:
+        environments = load_environments(parameters_dir)
+    except FlowValidationError as exc:
+        return [*problems, *exc.problems]
+    if environment is not None:
+        known = ", ".join(e.path.stem for e in environments)
+        environments = [e for e in environments if e.path.stem == environment]
+        if not environments:
+            return [f"{parameters_dir}: no environment {environment!r} (known: {known})"]
     if not environments:
         problems.append(f"{parameters_dir}: no environment parameter files (*.json) found")
     for env in environments:

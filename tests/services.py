@@ -8,6 +8,7 @@ fixtures in ``conftest.py`` start each once per test run. Nothing here talks to 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -97,13 +98,17 @@ def start_s3proxy(workdir: Path, cache_dir: Path = DEFAULT_CACHE_DIR) -> S3Proxy
     basedir = workdir / "s3data"
     basedir.mkdir(parents=True, exist_ok=True)
     props = workdir / "s3proxy.properties"
+    # A fresh secret per server: a test can then search every process for it and know that
+    # a hit is a leak of this run (tests/integration/test_no_secrets.py).
+    secret_key = f"lakehouse-test-{secrets.token_hex(12)}"
+    props.touch(mode=0o600)
     props.write_text(
         "\n".join(
             [
                 f"s3proxy.endpoint=http://127.0.0.1:{port}",
                 "s3proxy.authorization=aws-v2-or-v4",
                 "s3proxy.identity=lakehouse-test",
-                "s3proxy.credential=lakehouse-test-secret",
+                f"s3proxy.credential={secret_key}",
                 "s3proxy.ignore-unknown-headers=true",
                 "jclouds.provider=filesystem-nio2",
                 f"jclouds.filesystem.basedir={basedir}",
@@ -124,7 +129,7 @@ def start_s3proxy(workdir: Path, cache_dir: Path = DEFAULT_CACHE_DIR) -> S3Proxy
     return S3ProxyServer(
         endpoint=f"http://127.0.0.1:{port}",
         access_key="lakehouse-test",
-        secret_key="lakehouse-test-secret",
+        secret_key=secret_key,
         basedir=basedir,
         proc=proc,
     )

@@ -239,6 +239,8 @@ class Quarantine(DataFrameModel):
     parser_version: S = column()
     batch_id: BIG = column(nullable=False)
     quarantined_at: TS = column(nullable=False)
+    replayed_at: TS = column()
+    replay_batch_id: BIG = column()
 
     class Config:
         metadata = {"owner": "customs-data-engineering", "source_system": "lakehouse"}

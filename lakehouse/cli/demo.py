@@ -1,89 +1,149 @@
 """``lakehouse demo``: everything that exists, end to end, on a local lake.
 
 Today: simulate a day of traffic, ingest it into bronze (twice, to show the re-run adds
-nothing), summarise what landed where, quarantine included, and validate every table that
-exists against its quality contract (report path and one verdict line per zone).
+nothing), and summarise what landed where, quarantine included. The summary is read back
+from the tables with the JVM-free reader, the same way ``lakehouse tables`` reads them.
+Then every table that exists is validated against its quality contract (``lakehouse
+validate``): the report's path and one verdict line per zone.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
+import dataclasses
+from dataclasses import dataclass, field
 from datetime import date
 
-from lakehouse.cli.common import add_lake_root, progress, settings_from
+from lakehouse.cli.common import add_command, at_least, preflight, reporter, settings_from
+
+HELP = "run the pipeline end to end on a local lake and summarise it"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the sub-command."""
-    parser = sub.add_parser(
+    parser = add_command(
+        sub,
         "demo",
-        help="run the pipeline end to end on a local lake and summarise it",
+        help=HELP,
         epilog="example: lakehouse demo --declarations 2000",
     )
-    add_lake_root(parser)
     parser.add_argument("--declarations", type=int, default=2000, help="declarations to simulate")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--day", type=date.fromisoformat, default=date(2026, 11, 24))
     parser.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Simulate, ingest, re-ingest, summarise; exit non-zero if the re-run was not a no-op."""
-    from pyspark.sql import functions as F
+@dataclass(frozen=True)
+class DemoResult:
+    """What the demo simulated, ingested and found in the tables afterwards."""
 
-    from lakehouse.ingest.bronze import ingest_landing
+    lake_root: str
+    declarations: int
+    files_simulated: int
+    files_ingested: int
+    records: int
+    quarantined: int
+    rerun_records: int
+    tables: dict[str, int] = field(default_factory=dict)
+    quarantine_by_reason: list[tuple[str, str, int]] = field(default_factory=list)
+    quality: dict[str, str] = field(default_factory=dict)
+    quality_report: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        """1 when the re-run was not a no-op (the demo's one check)."""
+        return 0 if self.rerun_records == 0 else 1
+
+    def text(self) -> str:
+        """A short human summary ending in DEMO OK (or FAILED)."""
+        lines = ["Bronze tables:"]
+        lines += [f"  {name:<34} {n:>10,}" for name, n in self.tables.items()]
+        lines.append("Quarantine by feed and reason:")
+        lines += [f"  {feed:<14} {code:<16} {n:>8,}" for feed, code, n in self.quarantine_by_reason]
+        lines.append("Data quality:")
+        lines += [f"  {line}" for line in self.quality.values()]
+        lines.append(f"  report: {self.quality_report}")
+        if self.exit_code:
+            lines.append(f"DEMO FAILED: the re-run ingested {self.rerun_records:,} records again")
+        else:
+            lines.append(
+                f"DEMO OK: {self.declarations:,} declarations simulated in "
+                f"{self.files_simulated:,} files; {self.files_ingested:,} files, "
+                f"{self.records:,} records into bronze, {self.quarantined:,} quarantined; "
+                f"the re-run added nothing; lake at {self.lake_root}"
+            )
+        return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> DemoResult:
+    """Simulate, ingest, re-ingest, summarise."""
+    from lakehouse.ingest.bronze import ingest_landing, init_lake
     from lakehouse.simulator import generate
     from lakehouse.spark import get_spark
-    from lakehouse.tables import BRONZE, QUARANTINE
-
-    settings = settings_from(args)
-    say = progress("demo")
-    say(f"lake root {settings.lake_root}")
     from lakehouse.storage import writer_for
 
-    summary = generate(
-        settings.lake_root,
-        declarations=args.declarations,
-        seed=args.seed,
-        day=args.day,
-        writer=writer_for(settings),
-    )
-    say(f"simulated {args.declarations:,} declarations into the landing zone")
-    spark = get_spark(settings, app_name="lakehouse-demo")
-    first = ingest_landing(spark, settings, progress=progress("ingest"))
-    again = ingest_landing(spark, settings, progress=progress("ingest"))
-    if again.total_records or again.rejected:
-        print(
-            f"demo: FAILED: the re-run ingested {again.total_records} records again",
-            file=sys.stderr,
+    at_least(args.declarations, 0, "--declarations")
+    # The simulator lands each file whole (write, then rename): no settle time needed.
+    settings = dataclasses.replace(settings_from(args), landing_settle_seconds=0.0)
+    preflight(settings, write=True)
+    report = reporter(args, "demo")
+    report.say(f"lake root {settings.lake_root}")
+    with report.counting("simulating declarations", args.declarations) as count:
+        summary = generate(
+            settings.lake_root,
+            declarations=args.declarations,
+            seed=args.seed,
+            day=args.day,
+            writer=writer_for(settings),
+            progress=count,
         )
-        return 1
-    print("\nBronze tables:")
-    for name in BRONZE:
-        n = spark.read.format("delta").load(settings.table_uri("bronze", name)).count()
-        print(f"  bronze.{name:<26} {n:>10,}")
-    quarantine = spark.read.format("delta").load(settings.table_uri("bronze", QUARANTINE.name))
-    print(f"  bronze.{QUARANTINE.name:<26} {quarantine.count():>10,}  by reason:")
-    for row in quarantine.groupBy("feed", "error_code").count().orderBy(F.desc("count")).collect():
-        print(f"      {row.feed or '?':<12} {row.error_code:<16} {row['count']:>6,}")
-    print(f"\nsimulator summary: {summary}")
-    _quality(spark, settings)
-    print(
-        f"\nDEMO OK: {first.files_ingested:,} files, {first.total_records:,} records into bronze, "
-        f"{first.rejected:,} quarantined, re-run added nothing; lake at {settings.lake_root}"
+    report.say(f"simulated {args.declarations:,} declarations; starting Spark")
+    spark = get_spark(settings, app_name="lakehouse-demo")
+    init_lake(spark, settings)
+    first = ingest_landing(spark, settings, progress=report.say)
+    report.say("ingesting again: nothing new may land")
+    again = ingest_landing(spark, settings, progress=report.say)
+    tables, by_reason = _bronze_summary(settings)
+    quality = _quality(spark, settings, report.say)
+    return DemoResult(
+        lake_root=settings.lake_root,
+        declarations=args.declarations,
+        files_simulated=sum(summary.files.values()),
+        files_ingested=first.files_ingested,
+        records=first.total_records,
+        quarantined=first.rejected,
+        rerun_records=again.total_records + again.rejected,
+        tables=tables,
+        quarantine_by_reason=by_reason,
+        quality=quality.verdict.zones,
+        quality_report=str(quality.html),
     )
-    return 0
 
 
-def _quality(spark, settings) -> None:
-    """Validate every table that exists (``lakehouse validate``): report path, verdict per zone."""
+def _quality(spark, settings, say):
+    """Validate every table that exists against its contract (``lakehouse validate``)."""
     from pathlib import Path
 
     from governance.dq.run import validate_and_report
 
-    outcome = validate_and_report(spark, settings, report_dir=Path("reports") / "dq")
-    print("\nData quality:")
-    for line in outcome.verdict.zones.values():
-        print(f"  {line}")
-    print(f"  report: {outcome.html}")
+    return validate_and_report(spark, settings, report_dir=Path("reports") / "dq", progress=say)
+
+
+def _bronze_summary(settings) -> tuple[dict[str, int], list[tuple[str, str, int]]]:
+    """Rows per bronze table and quarantine rows per (feed, error code), read by delta-rs."""
+    from lakehouse.reader import LakeReader
+    from lakehouse.tables import BRONZE, QUARANTINE
+
+    reader = LakeReader(settings)
+    names = [f"bronze.{n}" for n in BRONZE] + [f"bronze.{QUARANTINE.name}"]
+    tables = {name: reader.count(name) for name in names}
+    rows = reader.scan(f"bronze.{QUARANTINE.name}", columns=["feed", "error_code"])
+    counts = rows.group_by(["feed", "error_code"]).aggregate([("error_code", "count")])
+    by_reason = sorted(
+        (
+            (r["feed"] or "?", r["error_code"] or "?", int(r["error_code_count"]))
+            for r in counts.to_pylist()
+        ),
+        key=lambda t: -t[2],
+    )
+    return tables, by_reason

@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 EPILOG = """examples:
-  lakehouse flows validate
+  lakehouse flows validate --env prod
   LAKEHOUSE_NIFI_URL=https://nifi:8443/nifi-api LAKEHOUSE_NIFI_USERNAME=admin \\
     LAKEHOUSE_NIFI_PASSWORD=... LAKEHOUSE_NIFI_PARAM_ERP_DB_PASSWORD=... \\
     lakehouse flows deploy --env prod
@@ -41,8 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--env",
-        default=os.environ.get("LAKEHOUSE_ENV", "local"),
-        help="deploy environment: local, test or prod (default: $LAKEHOUSE_ENV or local)",
+        default=None,
+        help="environment: local, test or prod (deploy default: $LAKEHOUSE_ENV or local; "
+        "validate default: every environment)",
     )
     parser.add_argument(
         "--flow",
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from nifi_flows.validate import validate_all
 
     if args.action == "validate":
-        problems = validate_all()
+        problems = validate_all(environment=args.env)
         for problem in problems:
             print(problem, file=sys.stderr)
         _print({"valid": not problems, "problems": len(problems)})
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         _print(
             d.deploy(
                 target,
-                args.env,
+                args.env or os.environ.get("LAKEHOUSE_ENV") or "local",
                 flows=args.flow,
                 start=not args.no_start,
                 update_secrets=args.update_secrets,

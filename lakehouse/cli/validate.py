@@ -1,26 +1,24 @@
 """``lakehouse validate``: run the quality contracts, store results, write the report, gate.
 
-Exit codes: 0 when every check is within its threshold (warnings are printed), 2 with one
-line naming table, check, rate and threshold when a check is over its threshold.
+Exit codes (the CLI's convention): 0 when every check is within its threshold (warnings are
+printed), 1 when a check is over its threshold, with one line on stderr naming table, check,
+rate and threshold; 2 for an expected error (no such table, unreadable lake).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 
-from lakehouse.cli.common import progress, settings_from
-from lakehouse.errors import LakehouseError
-
-
-class QualityGateError(LakehouseError):
-    """A check failed more rows than its threshold allows: the run must stop."""
+from lakehouse.cli.common import add_command, progress, settings_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the sub-command; its options are the validation job's own."""
     from spark_jobs.validate.validate_job import add_arguments
 
-    parser = sub.add_parser(
+    parser = add_command(
+        sub,
         "validate",
         help="run the data-quality contracts on lake tables and write the report",
         description="Check tables against their pandera contracts (new batch only for "
@@ -28,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "rows to governance.dq_failed_rows, write dq_report.html/.json, and fail over threshold.",
         epilog="example: lakehouse validate --zone silver --date 2026-11-24",
     )
-    add_arguments(parser)
+    add_arguments(parser, lake_root=False)
     parser.set_defaults(handler=run)
 
 
@@ -39,5 +37,6 @@ def run(args: argparse.Namespace) -> int:
     outcome = validate_job.run(settings_from(args), args, progress=progress("validate"))
     print(outcome.summary())
     if not outcome.verdict.passed:
-        raise QualityGateError(outcome.verdict.message())
+        print(f"lakehouse validate: {outcome.verdict.message()}", file=sys.stderr)
+        return 1
     return 0

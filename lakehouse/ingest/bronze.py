@@ -15,13 +15,21 @@ How exactly-once holds, even when a run is killed at any point:
 
 A run that finds a planned batch without its commit resumes that batch with exactly the
 planned files (new arrivals wait for the next batch). Each append is atomic, so a table
-holds all of a batch's rows or none: the resume appends only to the tables that hold no row
-of the batch, and re-writing a batch adds nothing. A batch that was never planned cannot
-have rows anywhere (the plan is written first), so a fresh batch needs no check. (Delta's
-``txnAppId``/``txnVersion`` options would give the same skip, but each tagged append
-rebuilds the table state to read them: ~0.6 s per table and run, for a check only a resume
-needs.) A reader that needs whole batches across tables joins on the file log's committed
-rows.
+holds all of a batch's rows or none, and every append carries its batch as a Delta
+application transaction (``txnAppId``/``txnVersion``): Delta itself skips a second append
+of a batch to a table, whoever sends it (a resume, or a second run that took the same
+batch id). A reader that needs whole batches across tables joins on the file log's
+committed rows.
+
+One writer at a time: a run holds the lake's lease (:mod:`lakehouse.ingest.lease`) from its
+first read of the log to its commit, so two runs never share a batch id or each other's
+staging folder. The lake must exist (``lakehouse init``): a run never creates tables, so a
+mistyped lake root fails instead of growing an empty lake.
+
+Every entry of the landing zone is accounted for: ingested, quarantined (a file outside the
+convention, an empty file, new content under an already ingested name: ``CHANGED``), or
+skipped with a reason in the report (temporary names and files younger than the settle
+time, which a later run takes; links, which are never followed; undecodable names).
 """
 
 from __future__ import annotations
@@ -36,7 +44,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from lakehouse.errors import IngestError
+from lakehouse.errors import IngestError, LakeNotFoundError
 from lakehouse.ingest.dispatch import ParseOptions
 from lakehouse.ingest.worker import (
     QUARANTINE_TABLE,
@@ -46,7 +54,7 @@ from lakehouse.ingest.worker import (
 )
 from lakehouse.landing import feed_key_of
 from lakehouse.settings import Settings
-from lakehouse.storage import LakeFiles, list_files
+from lakehouse.storage import LakeFiles, SkippedFile, scan
 from lakehouse.tables import (
     BRONZE,
     FILE_LOG,
@@ -59,7 +67,17 @@ from lakehouse.tables import (
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
+    from lakehouse.ingest.lease import Lease
+
 DEFAULT_MAX_FILES = 20000
+
+# Delta application-transaction ids: one per kind of append, the batch id as the version.
+TXN_DATA = "lakehouse.bronze.ingest"
+TXN_PLAN = "lakehouse.bronze.plan"
+TXN_COMMIT = "lakehouse.bronze.commit"
+# File-log statuses that close a batch, and those that mean a file's content was taken.
+DONE_STATUSES = ("committed", "duplicate", "missing", "replayed")
+SEEN_STATUSES = ("committed", "duplicate")
 
 Progress = Callable[[str], None]
 
@@ -76,6 +94,9 @@ class IngestReport:
     records: dict[str, int] = field(default_factory=dict)
     rejected: int = 0
     seconds: float = 0.0
+    skipped: list[SkippedFile] = field(default_factory=list)
+    files_changed: int = 0
+    files_missing: int = 0
 
     @property
     def total_records(self) -> int:
@@ -128,6 +149,53 @@ def ensure_tables(spark: SparkSession, settings: Settings) -> None:
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(create, table_specs()))
+    for spec in table_specs():
+        _add_missing_columns(spark, settings, spec)
+
+
+def _add_missing_columns(spark: SparkSession, settings: Settings, spec: TableSpec) -> None:
+    """Columns the registry added since the table was made (e.g. the quarantine's replay)."""
+    uri = settings.table_uri("bronze", spec.name)
+    have = set(spark.read.format("delta").load(uri).columns)
+    wanted = _struct(spec, with_ingest=spec.name in BRONZE)
+    new = [f"`{f.name}` {f.dataType.simpleString()}" for f in wanted.fields if f.name not in have]
+    if new:
+        spark.sql(f"ALTER TABLE delta.`{uri}` ADD COLUMNS ({', '.join(new)})")
+
+
+def missing_tables(settings: Settings) -> list[str]:
+    """The tables of the lake that do not exist yet (no Delta log), without starting Spark."""
+    files = LakeFiles(settings)
+    return [
+        spec.name
+        for spec in table_specs()
+        if not files.exists(f"{settings.table_uri('bronze', spec.name)}/_delta_log/")
+    ]
+
+
+def require_lake(settings: Settings) -> None:
+    """Fail with the path and the fix when the lake root holds no (complete) lake."""
+    missing = missing_tables(settings)
+    if not missing:
+        return
+    root = settings.lake_root
+    path = root.removeprefix("file://") if root.startswith("file://") else root
+    what = "no lake" if len(missing) == len(table_specs()) else f"tables {missing} missing"
+    raise LakeNotFoundError(f"{what} at {root}: run `lakehouse init --lake-root {path}` first")
+
+
+def init_lake(
+    spark: SparkSession, settings: Settings, *, lease: Lease | None = None, wait: float = 0.0
+) -> None:
+    """Create the lake's tables, or complete them; idempotent, under the lake's lease."""
+    from lakehouse.ingest.lease import hold_lease
+
+    if lease is not None:
+        lease.check()
+        ensure_tables(spark, settings)
+        return
+    with hold_lease(settings, "lakehouse init", wait=wait):
+        ensure_tables(spark, settings)
 
 
 def ingest_landing(
@@ -137,18 +205,29 @@ def ingest_landing(
     progress: Progress | None = None,
     max_files: int = DEFAULT_MAX_FILES,
     fail_at: str | None = None,
+    lease: Lease | None = None,
 ) -> IngestReport:
     """Take every new landed file into bronze; safe to re-run and to kill at any point.
 
+    ``lease``: the lake's lease, held by the caller (who may have waited for it); without
+    one, the run takes it itself and fails at once if another run holds it.
     ``fail_at`` names a step at which to stop as if killed (``after_plan``,
     ``after_table:<name>``, ``before_commit``): the tests use it to prove recovery.
     """
     if max_files < 1:
         raise ValueError(f"max_files must be at least 1, got {max_files}")
+    require_lake(settings)
+    if lease is None:
+        from lakehouse.ingest.lease import hold_lease
+
+        with hold_lease(settings, "ingest", say=progress) as own:
+            return ingest_landing(
+                spark, settings, progress=progress, max_files=max_files, fail_at=fail_at, lease=own
+            )
     say = progress or (lambda _msg: None)
     started = time.monotonic()
     report = IngestReport()
-    ensure_tables(spark, settings)
+    lease.check()
     # Parts a killed run staged are never read (each batch parses again): remove them.
     LakeFiles(settings).remove_tree(staging_root(settings))
     options = ParseOptions(settings.strict_control_counts, settings.xsd_path)
@@ -159,21 +238,24 @@ def ingest_landing(
         say(f"resuming batch {open_batch}: {len(planned)} planned files")
         primaries = [p for p in planned if p.duplicate_of is None]
         parsed = _parse(spark, _context(spark, settings, open_batch, options), primaries, say)
-        _run_batch(spark, settings, open_batch, planned, parsed, report, say, fail_at, resume=True)
+        _run_batch(spark, settings, open_batch, planned, parsed, report, say, fail_at, lease)
     batch_id = last_batch
-    listed, candidates = _new_files(spark, settings)
+    listed, candidates, changed = _new_files(spark, settings, report, say)
     say(f"{listed:,} files in the landing zone, {len(candidates):,} new")
     for start in range(0, len(candidates), max_files):
         chunk = candidates[start : start + max_files]
         batch_id += 1
         say(f"batch {batch_id}: parsing {len(chunk)} new files")
-        parsed = _parse(spark, _context(spark, settings, batch_id, options), chunk, say)
+        ctx = _context(spark, settings, batch_id, options, changed)
+        parsed = _parse(spark, ctx, chunk, say)
         planned = _plan(spark, settings, chunk, parsed)
+        report.files_changed += sum(p.sha != changed.get(p.path, p.sha) for p in planned)
+        lease.check()
         _append_log(spark, settings, batch_id, planned, status="planned")
         dups = sum(p.duplicate_of is not None for p in planned)
         say(f"batch {batch_id}: {len(planned)} files planned ({dups} duplicates)")
         _maybe_fail(fail_at, "after_plan", parsed)
-        _run_batch(spark, settings, batch_id, planned, parsed, report, say, fail_at)
+        _run_batch(spark, settings, batch_id, planned, parsed, report, say, fail_at, lease)
     report.files_listed = listed
     report.seconds = time.monotonic() - started
     return report
@@ -190,31 +272,52 @@ def _delta(spark: SparkSession, settings: Settings, spec: TableSpec) -> DataFram
     return spark.read.format("delta").load(settings.table_uri("bronze", spec.name))
 
 
-def _new_files(spark: SparkSession, settings: Settings) -> tuple[int, list[_Planned]]:
-    """(files listed, files the log has not seen) under landing/, in path order.
+def _new_files(
+    spark: SparkSession, settings: Settings, report: IngestReport, say: Progress
+) -> tuple[int, list[_Planned], dict[str, str]]:
+    """(files listed, files to parse, changed paths -> their logged sha256), in path order.
 
-    A file is seen when the log has the same path, size and modification time; only the
-    log rows of the listed paths are read (a join), so the cost follows today's landing.
+    A file is seen when the log took it (committed or duplicate) with the same path, size and
+    modification time; a seen path with another size or time has changed: it is parsed only
+    to hash it, and quarantined if its content differs. Only the log rows of the listed paths
+    are read (a join), so the cost follows today's landing. Skipped entries go to the report.
     """
     from pyspark.sql import functions as F
 
-    listing = list_files(settings, settings.zone("landing"))
-    if not listing:
-        return 0, []
-    # Times compared as epoch milliseconds: collected timestamps are naive local datetimes.
-    seen = _delta(spark, settings, FILE_LOG).select(
-        F.col("source_uri").alias("path"),
-        "size_bytes",
-        F.unix_millis("modified_at").alias("millis"),
+    listing = scan(
+        settings, settings.zone("landing"), settle_seconds=settings.landing_settle_seconds
     )
-    paths = spark.createDataFrame([(f.path,) for f in listing], "path string")
-    known = {(r.path, int(r.size_bytes), r.millis) for r in seen.join(paths, "path").collect()}
-    found = [
-        _Planned(f.path, "", f.size, f.modified, None)
-        for f in listing
-        if (f.path, f.size, round(f.modified.timestamp() * 1000)) not in known
-    ]
-    return len(listing), found
+    report.skipped.extend(listing.skipped)
+    for entry in listing.skipped:
+        say(f"skipped {entry.path}: {entry.reason}")
+    if not listing.files:
+        return 0, [], {}
+    # Times compared as epoch milliseconds: collected timestamps are naive local datetimes.
+    seen = (
+        _delta(spark, settings, FILE_LOG)
+        .where(F.col("status").isin(*SEEN_STATUSES))
+        .select(
+            F.col("source_uri").alias("path"),
+            "size_bytes",
+            F.unix_millis("modified_at").alias("millis"),
+            "file_sha256",
+            "committed_at",
+        )
+    )
+    paths = spark.createDataFrame([(f.path,) for f in listing.files], "path string")
+    rows = sorted(seen.join(paths, "path").collect(), key=lambda r: r.committed_at or datetime.min)
+    known = {(r.path, int(r.size_bytes), r.millis) for r in rows}
+    logged_sha = {r.path: r.file_sha256 for r in rows}  # the latest per path
+    found: list[_Planned] = []
+    changed: dict[str, str] = {}
+    for f in listing.files:
+        if (f.path, f.size, round(f.modified.timestamp() * 1000)) in known:
+            continue
+        found.append(_Planned(f.path, "", f.size, f.modified, None))
+        if f.path in logged_sha:
+            changed[f.path] = logged_sha[f.path]
+            say(f"changed {f.path}: already ingested with another size or time; checking its hash")
+    return len(listing.files), found, changed
 
 
 def staging_root(settings: Settings) -> str:
@@ -223,7 +326,11 @@ def staging_root(settings: Settings) -> str:
 
 
 def _context(
-    spark: SparkSession, settings: Settings, batch_id: int, options: ParseOptions
+    spark: SparkSession,
+    settings: Settings,
+    batch_id: int,
+    options: ParseOptions,
+    changed: dict[str, str] | None = None,
 ) -> WorkerContext:
     from pyspark.sql.pandas.types import to_arrow_schema
 
@@ -238,6 +345,7 @@ def _context(
         datetime.now(UTC),
         settings,
         f"{staging_root(settings)}/batch-{batch_id}",
+        changed=changed or {},
     )
 
 
@@ -249,6 +357,7 @@ class _Parsed:
     per_file: dict[str, tuple[str, dict[str, int]]]  # path -> (sha256, {table: rows})
     settings: Settings
     staging_uri: str
+    vanished: set[str] = field(default_factory=set)  # files gone before a worker read them
 
     def release(self) -> None:
         """Remove the batch's staged parts (after its appends, or when it is abandoned)."""
@@ -353,6 +462,10 @@ def _parse(
         if r.part is not None:
             parts.setdefault(r.table, []).append(r.part)
             continue
+        if r.file_sha256 is None:
+            parsed.vanished.add(r.path)
+            say(f"batch {ctx.batch_id}: {r.path} vanished before it was read; not ingested")
+            continue
         _, tables = per_file.setdefault(r.path, (r.file_sha256, {}))
         if r.table is not None:
             tables[r.table] = tables.get(r.table, 0) + int(r.rows)
@@ -369,7 +482,9 @@ def _plan(
 
     hashed = [(f, parsed.per_file[f.path][0]) for f in files if f.path in parsed.per_file]
     batch_hashes = spark.createDataFrame([(sha,) for _, sha in hashed], "file_sha256 string")
-    log = _delta(spark, settings, FILE_LOG).where(F.col("duplicate_of").isNull())
+    log = _delta(spark, settings, FILE_LOG).where(
+        F.col("duplicate_of").isNull() & (F.col("status") == "committed")
+    )
     known = {
         r.file_sha256: r.source_uri
         for r in log.join(batch_hashes.distinct(), "file_sha256")
@@ -379,9 +494,10 @@ def _plan(
     }
     planned = []
     for f, sha in hashed:
-        original = known.get(sha)
+        # Empty files all share one hash, but each is its own event: each is quarantined.
+        original = known.get(sha) if f.size else None
         planned.append(_Planned(f.path, sha, f.size, f.modified, original))
-        if original is None:
+        if original is None and f.size:
             known[sha] = f.path
     return planned
 
@@ -394,7 +510,9 @@ def _append_log(
     *,
     status: str,
     counts: dict[str, tuple[int, int]] | None = None,
+    missing: set[str] | None = None,
 ) -> None:
+    """Append the batch's plan (``planned``) or its commit, as one Delta transaction."""
     now = datetime.now(UTC)
     rows = []
     for p in planned:
@@ -402,6 +520,8 @@ def _append_log(
         system, feed = feed_key.split("/", 1) if feed_key else (None, None)
         records, rejected = (counts or {}).get(p.sha, (0, 0)) if p.duplicate_of is None else (0, 0)
         row_status = "duplicate" if (p.duplicate_of and status == "committed") else status
+        if status == "committed" and p.path in (missing or set()):
+            row_status = "missing"
         rows.append(
             (
                 batch_id,
@@ -419,32 +539,30 @@ def _append_log(
             )
         )
     df = spark.createDataFrame(rows, _struct(FILE_LOG, with_ingest=False))
-    _append(df, settings.table_uri("bronze", FILE_LOG.name))
+    txn = TXN_PLAN if status == "planned" else TXN_COMMIT
+    _append(df, settings.table_uri("bronze", FILE_LOG.name), txn, batch_id)
 
 
-def _append(df: DataFrame, uri: str) -> None:
-    """One Delta append: atomic, so a table shows all of a batch's rows or none of them."""
-    df.write.format("delta").mode("append").save(uri)
+def _append(df: DataFrame, uri: str, app_id: str, version: int) -> None:
+    """One Delta append: atomic, so a table shows all of a batch's rows or none of them.
 
-
-def _batch_written(spark: SparkSession, uri: str, table: str, batch_id: int) -> bool:
-    """True when the table already holds rows of the batch (a killed run wrote it).
-
-    Appends are atomic, so one row means all of them. Delta keeps statistics on the batch
-    column (STATS_COLUMNS), so the check reads only the files that can hold the batch.
+    Tagged as application transaction (``app_id``, ``version``): Delta skips the append when
+    the table already recorded that version (or a later one) for the app id.
     """
-    from pyspark.sql import functions as F
-
-    column = "batch_id" if table == QUARANTINE_TABLE else "_ingest.batch_id"
-    rows = spark.read.format("delta").load(uri).where(F.col(column) == batch_id).limit(1)
-    return bool(rows.collect())
+    (
+        df.write.format("delta")
+        .mode("append")
+        .option("txnAppId", app_id)
+        .option("txnVersion", version)
+        .save(uri)
+    )
 
 
 def _log_state(spark: SparkSession, settings: Settings) -> tuple[int, int | None]:
     """(highest batch id, oldest batch planned but never committed) in one pass over the log."""
     from pyspark.sql import functions as F
 
-    done = F.col("status").isin("committed", "duplicate").cast("int")
+    done = F.col("status").isin(*DONE_STATUSES).cast("int")
     per_batch = _delta(spark, settings, FILE_LOG).groupBy("batch_id").agg(F.max(done).alias("done"))
     row = per_batch.agg(
         F.max("batch_id").alias("top"),
@@ -501,13 +619,12 @@ def _run_batch(
     report: IngestReport,
     say: Progress,
     fail_at: str | None,
-    *,
-    resume: bool = False,
+    lease: Lease,
 ) -> None:
     """Write the batch's rows (one append per table), then commit it in the log.
 
-    ``resume`` (a batch a killed run planned): tables that already hold the batch's rows
-    are not appended again.
+    A resumed batch appends again to every table: Delta skips the tables that already
+    recorded the batch's transaction.
     """
     primaries = [p for p in planned if p.duplicate_of is None]
     skip = {p.path for p in planned if p.duplicate_of is not None} | (
@@ -523,11 +640,8 @@ def _run_batch(
 
         def write(table: str) -> None:
             out, total = outputs[table]
-            uri = settings.table_uri("bronze", table)
-            if resume and _batch_written(spark, uri, table, batch_id):
-                say(f"batch {batch_id}: bronze.{table} already holds its {total:,} rows")
-                return
-            _append(out, uri)
+            lease.check()
+            _append(out, settings.table_uri("bronze", table), TXN_DATA, batch_id)
             say(f"batch {batch_id}: {total:>9,} rows -> bronze.{table}")
 
         if first in outputs:  # a simulated crash right after this one table was written
@@ -550,8 +664,13 @@ def _run_batch(
         tables = parsed.per_file.get(p.path, ("", {}))[1]
         rejected = tables.get(QUARANTINE_TABLE, 0)
         counts[p.sha] = (sum(tables.values()) - rejected, rejected)
-    _append_log(spark, settings, batch_id, planned, status="committed", counts=counts)
-    report.files_ingested += len(primaries)
+    lease.check()
+    missing = parsed.vanished & {p.path for p in planned}
+    _append_log(
+        spark, settings, batch_id, planned, status="committed", counts=counts, missing=missing
+    )
+    report.files_missing += len(missing)
+    report.files_ingested += len(primaries) - len(missing)
     report.bytes_read += sum(p.size for p in primaries)
     dups = len(planned) - len(primaries)
     say(f"batch {batch_id}: committed {len(primaries)} files, {dups} duplicates")

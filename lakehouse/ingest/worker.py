@@ -19,7 +19,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,15 +27,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from lakehouse.formats.base import E_EMPTY, ParsedColumns, ParsedRecord, Rejected
+from lakehouse.formats.base import E_EMPTY, E_UNSUPPORTED, ParsedColumns, ParsedRecord, Rejected
 from lakehouse.ingest.conform import conform
 from lakehouse.ingest.dispatch import PARSER_VERSION, ParseOptions, parse_landed_file, raw_text
-from lakehouse.landing import feed_key_of
+from lakehouse.landing import day_folder_problem, feed_key_of
 from lakehouse.settings import Settings
 from lakehouse.storage import LakeFiles
 
 QUARANTINE_TABLE = "quarantine"
 E_PARSER_BUG = "PARSER_ERROR"  # the parser raised: a defect on our side, the file is kept whole
+E_CHANGED = "CHANGED"  # a path already ingested came back with other content: not re-ingested
 
 _STAMP_RE = re.compile(r"_(\d{8}T\d{6})_[0-9a-f]{6,}\.[A-Za-z0-9]+$")
 _FLUSH_ROWS = 4096
@@ -65,6 +66,9 @@ class WorkerContext:
     settings: Settings  # how workers reach the lake's storage (S3 endpoint and keys)
     staging_uri: str  # the batch's staging folder: parts go to <staging_uri>/<table>/
     part_bytes: int = _PART_BYTES  # a staged part is stored once its Parquet bytes pass this
+    # Paths already ingested that came back with another size or time -> their logged sha256:
+    # new content under an ingested name is quarantined (CHANGED), never loaded a second time.
+    changed: dict[str, str] = field(default_factory=dict)
 
     def record_type(self, table: str) -> pa.StructType:
         """The struct type of one record of ``table`` (its columns without ``_ingest``)."""
@@ -80,7 +84,8 @@ class WorkerContext:
 
 
 # What each task returns: one row per (file, table) with the file's row count there (a file
-# with no rows at all has one row with table null), and one row per staged part.
+# with no rows at all has one row with table null), and one row per staged part. A file that
+# vanished before its worker read it has one row with a null file_sha256.
 SUMMARY_DDL = "path string, file_sha256 string, table string, rows bigint, part string"
 SUMMARY_SCHEMA = pa.schema(
     [
@@ -133,7 +138,11 @@ def make_parser(
             paths = batch.column("path").to_pylist()
             mtimes = batch.column("modificationTime").to_pylist()
             for i, path in enumerate(paths):
-                data = files.read(path)
+                try:
+                    data = files.read(path)
+                except FileNotFoundError:  # removed since the listing: the driver reports it
+                    parts.vanished.append(path)
+                    continue
                 ready: list[tuple[str, pa.RecordBatch]] = []
                 with _no_gc():
                     hashes[path] = _parse_one(ctx, path, data, mtimes[i], buffers, ready)
@@ -165,6 +174,7 @@ class _Parts:
         self.writers: dict[str, tuple[pa.BufferOutputStream, pq.ParquetWriter]] = {}
         self.stored: list[tuple[str, str]] = []  # (table, part uri)
         self.counts: dict[tuple[str, str], int] = {}
+        self.vanished: list[str] = []
 
     def add(self, table: str, rows: pa.RecordBatch) -> None:
         """Stage the rows (in the table's schema) and count them per source file."""
@@ -215,6 +225,7 @@ class _Parts:
             for path, sha in hashes.items()
             if path not in with_rows
         ]
+        rows += [{"path": path, "rows": 0} for path in self.vanished]
         return pa.RecordBatch.from_pylist(rows, schema=SUMMARY_SCHEMA)
 
 
@@ -261,6 +272,10 @@ def _parse_one(
         "parser_version": PARSER_VERSION,
         "batch_id": ctx.batch_id,
     }
+    refused = _refusal(ctx, path, sha, data)
+    if refused is not None:
+        _add_rejected(buffers, base, refused)
+        return sha
     seen = 0
     try:
         for outcome in parse_landed_file(data, path, feed_key, ctx.options):
@@ -293,6 +308,36 @@ def _parse_one(
             buffers, base, Rejected(0, raw_text(data), E_EMPTY, "the file holds no message")
         )
     return sha
+
+
+def _refusal(ctx: WorkerContext, path: str, sha: str, data: bytes) -> Rejected | None:
+    """The whole file's rejection when it must not be parsed at all, else None."""
+    previous = ctx.changed.get(path)
+    if previous is not None and previous != sha:
+        return Rejected(
+            0,
+            raw_text(data),
+            E_CHANGED,
+            f"this path was already ingested with content sha256 {previous}; it now holds "
+            f"other content (sha256 {sha}). Landed files are immutable: land the new content "
+            "under a new name (it is kept here, not loaded)",
+            field="file_sha256",
+            value=sha,
+            rule="immutable-landed-file",
+        )
+    day = day_folder_problem(path)
+    if day is not None:
+        return Rejected(
+            0,
+            raw_text(data),
+            E_UNSUPPORTED,
+            f"file is outside the landing-zone convention: {day}; move it to "
+            "landing/<system>/<feed>/<yyyy-mm-dd>/",
+            field="path",
+            value=path,
+            rule="landing-day-folder",
+        )
+    return None
 
 
 def _add_rejected(buffers: dict[str, _Buffer], base: dict[str, Any], rej: Rejected) -> None:

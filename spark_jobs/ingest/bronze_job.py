@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lakehouse.ingest.bronze import DEFAULT_MAX_FILES, IngestReport, ingest_landing
+from lakehouse.errors import LakehouseError
+from lakehouse.ingest.bronze import DEFAULT_MAX_FILES, IngestReport, ingest_landing, require_lake
 from lakehouse.settings import Settings, get_settings, normalize_lake_root, override_settings
 
 
@@ -34,19 +35,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_MAX_FILES,
         help=f"files per batch (default {DEFAULT_MAX_FILES})",
     )
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="when another run holds the lake's lease, wait up to this long for it "
+        "(default 0: exit 2 at once, naming the holder)",
+    )
 
 
-def run(settings: Settings, max_files: int = DEFAULT_MAX_FILES) -> IngestReport:
-    """Build the session and ingest; progress goes to stderr."""
+def run(settings: Settings, max_files: int = DEFAULT_MAX_FILES, wait: float = 0.0) -> IngestReport:
+    """Check the lake and take its lease (before Spark starts), then ingest; progress to stderr.
+
+    A missing lake or a lease held by another run fails in about a second, not after a JVM
+    start.
+    """
+    from lakehouse.ingest.lease import hold_lease
     from lakehouse.spark import get_spark
 
-    spark = get_spark(settings, app_name="bronze-ingest")
-    return ingest_landing(
-        spark,
-        settings,
-        max_files=max_files,
-        progress=lambda msg: print(f"[ingest] {msg}", file=sys.stderr, flush=True),
-    )
+    def say(msg: str) -> None:
+        print(f"[ingest] {msg}", file=sys.stderr, flush=True)
+
+    require_lake(settings)
+    with hold_lease(settings, "lakehouse ingest", wait=wait, say=say) as lease:
+        spark = get_spark(settings, app_name="bronze-ingest")
+        return ingest_landing(spark, settings, max_files=max_files, progress=say, lease=lease)
 
 
 def format_report(report: IngestReport) -> str:
@@ -57,6 +71,11 @@ def format_report(report: IngestReport) -> str:
         f"records {report.total_records:,}, quarantined {report.rejected:,}, "
         f"{report.bytes_read / 1e6:,.1f} MB in {report.seconds:,.1f} s",
     ]
+    in_flight = sum(s.in_flight for s in report.skipped)
+    lines.append(
+        f"skipped {len(report.skipped):,} ({in_flight:,} in flight, taken by a later run), "
+        f"changed {report.files_changed:,}, vanished {report.files_missing:,}"
+    )
     lines += [f"  bronze.{t:<24} {n:>10,}" for t, n in sorted(report.records.items())]
     return "\n".join(lines)
 
@@ -64,12 +83,16 @@ def format_report(report: IngestReport) -> str:
 def main(argv: list[str] | None = None) -> int:
     """``python -m spark_jobs.ingest.bronze_job``."""
     args = build_parser().parse_args(argv)
-    settings = get_settings()
-    if args.lake_root:
-        with override_settings(lake_root=normalize_lake_root(args.lake_root)) as settings:
-            report = run(settings, args.max_files)
-    else:
-        report = run(settings, args.max_files)
+    try:
+        settings = get_settings()
+        if args.lake_root:
+            with override_settings(lake_root=normalize_lake_root(args.lake_root)) as settings:
+                report = run(settings, args.max_files, args.wait)
+        else:
+            report = run(settings, args.max_files, args.wait)
+    except LakehouseError as exc:
+        print(f"bronze_job: error: {exc}", file=sys.stderr)
+        return 2
     print(format_report(report))
     return 0
 

@@ -25,9 +25,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The validation options (used by the ``lakehouse validate`` sub-command too)."""
-    parser.add_argument("--lake-root", help="lake root URI (default: LAKEHOUSE_LAKE_ROOT)")
+def add_arguments(parser: argparse.ArgumentParser, *, lake_root: bool = True) -> None:
+    """The validation options (``lakehouse validate`` has its own shared ``--lake-root``)."""
+    if lake_root:
+        parser.add_argument("--lake-root", help="lake root URI (default: LAKEHOUSE_LAKE_ROOT)")
     parser.add_argument("--zone", choices=("bronze", "silver", "gold"), help="only this zone")
     parser.add_argument("--table", help="only this table (zone.table or table)")
     parser.add_argument("--date", type=date.fromisoformat, help="batches received that day")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from lakehouse.errors import IngestError
-from lakehouse.ingest.bronze import ingest_landing
+from lakehouse.ingest.bronze import ingest_landing, init_lake
 from lakehouse.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -50,14 +50,17 @@ def counts(spark, settings: Settings) -> dict[str, int]:
     return out
 
 
-def local_settings(base: Settings, tmp_path: Path) -> Settings:
-    return dataclasses.replace(base, lake_root=(tmp_path / "lake").resolve().as_uri())
+def local_settings(spark, base: Settings, tmp_path: Path) -> Settings:
+    """Settings of a fresh lake under tmp_path, created with ``init_lake``."""
+    settings = dataclasses.replace(base, lake_root=(tmp_path / "lake").resolve().as_uri())
+    init_lake(spark, settings)
+    return settings
 
 
 def test_valid_records_load_beside_bad_ones_and_replay_adds_nothing(
     spark, base_settings, tmp_path
 ) -> None:
-    settings = local_settings(base_settings, tmp_path)
+    settings = local_settings(spark, base_settings, tmp_path)
     root = tmp_path / "lake"
     land(
         root,
@@ -86,7 +89,7 @@ def test_valid_records_load_beside_bad_ones_and_replay_adds_nothing(
 def test_same_content_under_a_new_name_is_recognised_as_duplicate(
     spark, base_settings, tmp_path
 ) -> None:
-    settings = local_settings(base_settings, tmp_path)
+    settings = local_settings(spark, base_settings, tmp_path)
     root = tmp_path / "lake"
     body = ndjson([payment(10), payment(11)])
     land(root, "erp/payments", "first.ndjson", body)
@@ -108,7 +111,7 @@ def test_same_content_under_a_new_name_is_recognised_as_duplicate(
 def test_a_run_killed_at_any_step_then_rerun_leaves_every_record_once(
     spark, base_settings, tmp_path, fail_at: str
 ) -> None:
-    settings = local_settings(base_settings, tmp_path)
+    settings = local_settings(spark, base_settings, tmp_path)
     root = tmp_path / "lake"
     land(root, "erp/payments", "a.ndjson", ndjson([payment(1), payment(2), "[]"]))
     land(root, "erp/payments", "b.ndjson", ndjson([payment(3)]))
@@ -137,7 +140,7 @@ def test_a_run_killed_at_any_step_then_rerun_leaves_every_record_once(
 def test_parts_a_killed_run_staged_are_never_read_and_are_removed(
     spark, base_settings, tmp_path
 ) -> None:
-    settings = local_settings(base_settings, tmp_path)
+    settings = local_settings(spark, base_settings, tmp_path)
     root = tmp_path / "lake"
     land(root, "erp/payments", "a.ndjson", ndjson([payment(1)]))
     # What a run killed while parsing leaves: parts (one cut short) no summary names.
@@ -160,7 +163,7 @@ def test_a_worker_stores_a_part_whenever_it_passes_the_size_limit(
     from lakehouse.ingest.dispatch import ParseOptions
     from lakehouse.ingest.worker import make_parser
 
-    settings = local_settings(base_settings, tmp_path)
+    settings = local_settings(spark, base_settings, tmp_path)
     root = tmp_path / "lake"
     paths = [
         land(root, "erp/payments", f"{n}.ndjson", ndjson([payment(2 * n), payment(2 * n + 1)]))
@@ -188,7 +191,7 @@ def test_a_worker_stores_a_part_whenever_it_passes_the_size_limit(
 def test_files_outside_the_convention_and_empty_files_are_quarantined(
     spark, base_settings, tmp_path
 ) -> None:
-    settings = local_settings(base_settings, tmp_path)
+    settings = local_settings(spark, base_settings, tmp_path)
     root = tmp_path / "lake"
     stray = root / "landing" / "erp" / "unknown-feed" / DAY / "x.bin"
     stray.parent.mkdir(parents=True)
@@ -209,6 +212,7 @@ def test_files_outside_the_convention_and_empty_files_are_quarantined(
 
 def test_ingestion_reads_and_writes_through_s3a(spark, base_settings, s3proxy) -> None:
     settings = dataclasses.replace(base_settings, lake_root="s3a://lake/ingest-test")
+    init_lake(spark, settings)
     client = s3proxy.client()
     key = f"ingest-test/landing/erp/payments/{DAY}/s3.ndjson"
     client.put_object(Bucket="lake", Key=key, Body=ndjson([payment(7), payment(8), "oops"]))

@@ -54,7 +54,7 @@ def _swap_mqtt_for_spool(flow: dict[str, Any], spool: Path) -> None:
 def test_single_event_messages_are_batched_into_ndjson_and_load_into_bronze(
     install: StatelessInstall, spark, tmp_path: Path
 ) -> None:
-    from lakehouse.ingest.bronze import ingest_landing
+    from lakehouse.ingest.bronze import ingest_landing, init_lake
     from lakehouse.simulator.engine import generate
 
     sample = tmp_path / "sample"
@@ -91,6 +91,7 @@ def test_single_event_messages_are_batched_into_ndjson_and_load_into_bronze(
     assert sorted(lines) == sorted(events)
 
     with override_settings(lake_root=lake.resolve().as_uri()) as settings:
+        init_lake(spark, settings)
         report = ingest_landing(spark, settings)
         assert report.rejected == 0
         assert report.records == {"ects_events": len(events)}

@@ -61,6 +61,8 @@ INSERT = (
 def _directory_variant(stem: str, tmp: Path, mutate: Any = None) -> Path:
     flow = prune_bundles(json.loads((FLOWS / f"{stem}.json").read_text()), ["nifi-aws-nar"])
     if mutate:
+        # The CMS listener's TLS context goes with the listener the mutation swaps out.
+        flow = prune_bundles(flow, ["nifi-ssl-context-service-nar"])
         mutate(flow)
     out = tmp / f"{stem}.stateless.json"
     out.write_text(json.dumps(flow))
@@ -126,7 +128,7 @@ def test_ingestion_flows_land_by_convention_and_load_into_bronze(
 ) -> None:
     import psycopg
 
-    from lakehouse.ingest.bronze import ingest_landing
+    from lakehouse.ingest.bronze import ingest_landing, init_lake
     from lakehouse.simulator.engine import generate
 
     lake = tmp_path / "lake"
@@ -232,6 +234,7 @@ def test_ingestion_flows_land_by_convention_and_load_into_bronze(
 
     # --- Bronze ------------------------------------------------------------------------------
     with override_settings(lake_root=lake.resolve().as_uri()) as settings:
+        init_lake(spark, settings)
         report = ingest_landing(spark, settings)
         assert report.files_ingested or report.total_records
         bronze = lambda t: spark.read.format("delta").load(settings.table_uri("bronze", t))  # noqa: E731

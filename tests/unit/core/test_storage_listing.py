@@ -27,11 +27,16 @@ def test_listing_skips_writer_temporaries_and_keeps_empty_files(tmp_path: Path) 
 
     listed = list_files(load_settings({}), f"file://{root}")
 
-    assert [f.path for f in listed] == [f"file:{day}/a b.xml", f"file:{day}/empty.xml"]
-    first = listed[0]
+    # Only temporaries are left out: an ``_x`` name is a landed file like any other.
+    assert [f.path for f in listed] == [
+        f"file:{root}/cms/_staging/d.xml",
+        f"file:{day}/a b.xml",
+        f"file:{day}/empty.xml",
+    ]
+    first = listed[1]
     assert first.size == 4
     assert round(first.modified.timestamp() * 1000) == 1_700_000_000_123  # milliseconds
-    assert listed[1].size == 0
+    assert listed[2].size == 0
 
 
 def test_a_missing_folder_lists_nothing(tmp_path: Path) -> None:

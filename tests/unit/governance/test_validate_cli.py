@@ -1,4 +1,4 @@
-"""``lakehouse validate``: over threshold is one line and exit 2; under it, warnings and 0."""
+"""``lakehouse validate``: over threshold is one line and exit 1; under it, warnings and 0."""
 
 from __future__ import annotations
 
@@ -30,16 +30,16 @@ def fake_run(monkeypatch):
     return chosen
 
 
-def test_over_threshold_is_one_line_and_exit_2(fake_run, capsys) -> None:
+def test_over_threshold_is_one_line_and_exit_1(fake_run, capsys) -> None:
     fake_run["results"] = [
         CheckResult(
             "silver.stg_erp__payments", "currency:isin", "currency", "allowed_values", 200, 10, 0.01
         )
     ]
-    assert cli.main(["validate", "--zone", "silver", "--lake-root", "/tmp/lake"]) == 2
+    assert cli.main(["validate", "--zone", "silver", "--lake-root", "/tmp/lake"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
-        "lakehouse validate: error: data quality failed: silver.stg_erp__payments currency:isin:"
+        "lakehouse validate: data quality failed: silver.stg_erp__payments currency:isin:"
         " 10 of 200 rows failed (5.000%), threshold 1.000%"
     ]
 

@@ -32,6 +32,8 @@ SECRETS = {
     "LAKEHOUSE_NIFI_PARAM_ECTS_MQTT_PASSWORD": "mqtt-pw",
     "LAKEHOUSE_NIFI_PARAM_LANDING_S3_ACCESS_KEY": "access",
     "LAKEHOUSE_NIFI_PARAM_LANDING_S3_SECRET_KEY": "secret",
+    "LAKEHOUSE_NIFI_PARAM_CMS_HTTP_TLS_KEYSTORE_PASSWORD": "keystore-pw",
+    "LAKEHOUSE_NIFI_PARAM_CMS_HTTP_TLS_TRUSTSTORE_PASSWORD": "truststore-pw",
 }
 
 
@@ -177,3 +179,35 @@ def test_inputs_are_checked_before_any_call(nifi: FakeNiFi, flows_dir: Path) -> 
     with pytest.raises(DeployError, match="unknown flow 'nope'"):
         deploy(target, "prod", flows_dir=flows_dir, env=SECRETS, flows=["nope"])
     assert nifi.requests == []
+
+
+def test_unreachable_nifi_is_one_line_naming_the_url_and_the_fix(flows_dir: Path) -> None:
+    from tests.services import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/nifi-api"  # nothing listens there
+    with pytest.raises(DeployError) as err:
+        flow_status(NiFiTarget(url), flows_dir=flows_dir)
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith(f"cannot reach NiFi at {url} to read the root process group:")
+    assert "check LAKEHOUSE_NIFI_URL" in message
+
+
+def test_cli_flows_status_unreachable_exits_2_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    from lakehouse.cli.main import main
+    from tests.services import free_port
+
+    monkeypatch.setenv("LAKEHOUSE_NIFI_URL", f"http://127.0.0.1:{free_port()}")
+    assert main(["flows", "status"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "cannot reach NiFi at http://127.0.0.1:" in err
+
+
+def test_refused_request_is_one_line_with_status(nifi: FakeNiFi, flows_dir: Path) -> None:
+    # The fake answers 404 for anything it does not know, like a URL that is no NiFi API.
+    target = NiFiTarget(nifi.url.replace("/nifi-api", "/not-nifi/nifi-api"))
+    with pytest.raises(DeployError, match=r"^NiFi at .* refused to read the root process group: "):
+        flow_status(target, flows_dir=flows_dir)

@@ -21,7 +21,7 @@ from governance.contracts import contract_for
 from governance.contracts.reference import seeds_from
 from governance.dq.results import FAIL
 from governance.dq.run import validate_and_report
-from lakehouse.ingest.bronze import ingest_landing
+from lakehouse.ingest.bronze import ingest_landing, init_lake
 from lakehouse.settings import Settings
 from lakehouse.simulator import generate
 
@@ -77,6 +77,7 @@ def test_the_simulators_planted_defects_are_caught_in_bronze(
         malformed_rate=0.03,
         messages_per_interchange=20,
     )
+    init_lake(spark, settings)
     ingest_landing(spark, settings)
     outcome = validate_and_report(spark, settings, zone="bronze", report_dir=tmp_path / "reports")
     results = by_check(outcome)

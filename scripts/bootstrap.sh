@@ -104,6 +104,8 @@ if [ "$mode" = "--test" ]; then
   fi
   # 5. PostgreSQL (CMS score table, ERP database) and Mosquitto (ECTS MQTT) for the tests.
   apt_install postgresql mosquitto
+  # 6. Chromium (headless) for the test that opens the data-quality report and screenshots it.
+  apt_install chromium
 fi
 
 log "ready: venv=$venv cache=$cache"

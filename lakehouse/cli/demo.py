@@ -3,6 +3,8 @@
 Today: simulate a day of traffic, ingest it into bronze (twice, to show the re-run adds
 nothing), and summarise what landed where, quarantine included. The summary is read back
 from the tables with the JVM-free reader, the same way ``lakehouse tables`` reads them.
+Then every table that exists is validated against its quality contract (``lakehouse
+validate``): the report's path and one verdict line per zone.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ class DemoResult:
     rerun_records: int
     tables: dict[str, int] = field(default_factory=dict)
     quarantine_by_reason: list[tuple[str, str, int]] = field(default_factory=list)
+    quality: dict[str, str] = field(default_factory=dict)
+    quality_report: str = ""
 
     @property
     def exit_code(self) -> int:
@@ -56,6 +60,9 @@ class DemoResult:
         lines += [f"  {name:<34} {n:>10,}" for name, n in self.tables.items()]
         lines.append("Quarantine by feed and reason:")
         lines += [f"  {feed:<14} {code:<16} {n:>8,}" for feed, code, n in self.quarantine_by_reason]
+        lines.append("Data quality:")
+        lines += [f"  {line}" for line in self.quality.values()]
+        lines.append(f"  report: {self.quality_report}")
         if self.exit_code:
             lines.append(f"DEMO FAILED: the re-run ingested {self.rerun_records:,} records again")
         else:
@@ -97,6 +104,7 @@ def run(args: argparse.Namespace) -> DemoResult:
     report.say("ingesting again: nothing new may land")
     again = ingest_landing(spark, settings, progress=report.say)
     tables, by_reason = _bronze_summary(settings)
+    quality = _quality(spark, settings, report.say)
     return DemoResult(
         lake_root=settings.lake_root,
         declarations=args.declarations,
@@ -107,7 +115,18 @@ def run(args: argparse.Namespace) -> DemoResult:
         rerun_records=again.total_records + again.rejected,
         tables=tables,
         quarantine_by_reason=by_reason,
+        quality=quality.verdict.zones,
+        quality_report=str(quality.html),
     )
+
+
+def _quality(spark, settings, say):
+    """Validate every table that exists against its contract (``lakehouse validate``)."""
+    from pathlib import Path
+
+    from governance.dq.run import validate_and_report
+
+    return validate_and_report(spark, settings, report_dir=Path("reports") / "dq", progress=say)
 
 
 def _bronze_summary(settings) -> tuple[dict[str, int], list[tuple[str, str, int]]]:

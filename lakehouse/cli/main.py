@@ -37,6 +37,7 @@ COMMANDS = (
     "flows",
     "stream",
     "stream-demo",
+    "validate",
 )
 
 EXIT_ERROR = 2

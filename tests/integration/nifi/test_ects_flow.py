@@ -90,7 +90,10 @@ def test_single_event_messages_are_batched_into_ndjson_and_load_into_bronze(
     lines = [line for p in landed for line in p.read_bytes().splitlines() if line.strip()]
     assert sorted(lines) == sorted(events)
 
-    with override_settings(lake_root=lake.resolve().as_uri()) as settings:
+    # NiFi just wrote these files, whole (it lands by rename): no settle time to wait for.
+    with override_settings(
+        lake_root=lake.resolve().as_uri(), landing_settle_seconds=0.0
+    ) as settings:
         init_lake(spark, settings)
         report = ingest_landing(spark, settings)
         assert report.rejected == 0

@@ -156,7 +156,10 @@ def test_posted_declarations_land_and_load_into_bronze(
     assert {feed_of(str(p)).key for p in landed} == {"cms/xml", "cms/json"}
     assert sorted(p.read_bytes() for p in landed) == sorted([xml, ndjson])
 
-    with override_settings(lake_root=lake.resolve().as_uri()) as settings:
+    # NiFi just wrote these files, whole (it lands by rename): no settle time to wait for.
+    with override_settings(
+        lake_root=lake.resolve().as_uri(), landing_settle_seconds=0.0
+    ) as settings:
         init_lake(spark, settings)
         report = ingest_landing(spark, settings)
         assert report.rejected == 0

@@ -233,7 +233,10 @@ def test_ingestion_flows_land_by_convention_and_load_into_bronze(
         assert path.parent.parent == landing / feed.key
 
     # --- Bronze ------------------------------------------------------------------------------
-    with override_settings(lake_root=lake.resolve().as_uri()) as settings:
+    # NiFi just wrote these files, whole (it lands by rename): no settle time to wait for.
+    with override_settings(
+        lake_root=lake.resolve().as_uri(), landing_settle_seconds=0.0
+    ) as settings:
         init_lake(spark, settings)
         report = ingest_landing(spark, settings)
         assert report.files_ingested or report.total_records

@@ -78,8 +78,10 @@ def timed(command: list[str]) -> tuple[float, str]:
 
 def build_lake(root: Path, declarations: int) -> None:
     """Simulate a day and ingest it (not timed)."""
+    os.environ["LAKEHOUSE_LANDING_SETTLE_SECONDS"] = "0"  # the simulator lands files whole
     for args in (
         ("simulate", "--lake-root", str(root), "--declarations", str(declarations), "-q"),
+        ("init", "--lake-root", str(root), "-q"),
         ("ingest", "--lake-root", str(root), "-q"),
     ):
         timed(lakehouse(*args))

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import argparse
 
-from lakehouse.cli.common import add_lake_root, progress, settings_from
+from lakehouse.cli.common import add_command, preflight, progress, settings_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the sub-command."""
-    parser = sub.add_parser(
+    parser = add_command(
+        sub,
         "init",
         help="create the lake's tables (idempotent)",
         epilog="example: lakehouse init --lake-root s3a://customs-lake/prod",
     )
-    add_lake_root(parser)
     parser.add_argument(
         "--wait",
         type=float,
@@ -36,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from lakehouse.spark import get_spark
 
     settings = settings_from(args)
+    preflight(settings, write=True)  # a lake root that is a file, or read-only: one line, no JVM
     say = progress("init")
     before = missing_tables(settings)
     if not before:

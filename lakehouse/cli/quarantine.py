@@ -16,7 +16,7 @@ import sys
 from datetime import UTC, date, datetime
 from typing import Any
 
-from lakehouse.cli.common import add_lake_root, progress, settings_from
+from lakehouse.cli.common import add_common_options, progress, settings_from
 from lakehouse.errors import SettingsError
 from lakehouse.settings import Settings
 
@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     listing = actions.add_parser("list", help="list quarantine rows (newest first, no JVM)")
     replay = actions.add_parser("replay", help="re-parse pending rows and load what now passes")
     for p in (listing, replay):
-        add_lake_root(p)
+        add_common_options(p)
         p.add_argument("--feed", help="system/feed (cms/edifact) or a feed name (edifact)")
         p.add_argument("--code", help="error code, e.g. CONTROL_COUNT, SCHEMA, PARSER_ERROR")
     listing.add_argument("--since", type=_since, help="quarantined at or after (ISO date/time)")

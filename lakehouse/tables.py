@@ -222,6 +222,27 @@ STATS_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+def split_ddl(text: str, sep: str = ",") -> list[str]:
+    """Split DDL on ``sep`` outside ``<...>`` and ``(...)``: a table's columns, a struct's fields.
+
+    Without a JVM (``StructType.fromDDL`` needs one), so parsers and contracts read the
+    registry's schemas the same way.
+    """
+    parts, depth, start = [], 0, 0
+    for pos, char in enumerate(text):
+        if char in "<(":
+            depth += 1
+        elif char in ">)":
+            depth -= 1
+        elif char == sep and depth == 0:
+            parts.append(text[start:pos].strip())
+            start = pos + 1
+    tail = text[start:].strip()
+    if tail:
+        parts.append(tail)
+    return parts
+
+
 def bronze_table(name: str) -> TableSpec:
     """Look up a bronze table by name, with a message that lists the known ones."""
     try:

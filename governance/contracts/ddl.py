@@ -12,6 +12,8 @@ import re
 
 import pyspark.sql.types as T
 
+from lakehouse.tables import split_ddl
+
 _SCALARS: dict[str, T.DataType] = {
     "string": T.StringType(),
     "int": T.IntegerType(),
@@ -30,21 +32,7 @@ _SCALARS: dict[str, T.DataType] = {
 _DECIMAL = re.compile(r"decimal\((\d+),\s*(\d+)\)$")
 
 
-def split_top_level(text: str, sep: str = ",") -> list[str]:
-    """Split on ``sep`` outside ``<...>`` and ``(...)``: the fields of a struct or a DDL list."""
-    parts, depth, start = [], 0, 0
-    for pos, char in enumerate(text):
-        if char in "<(":
-            depth += 1
-        elif char in ">)":
-            depth -= 1
-        elif char == sep and depth == 0:
-            parts.append(text[start:pos].strip())
-            start = pos + 1
-    tail = text[start:].strip()
-    if tail:
-        parts.append(tail)
-    return parts
+split_top_level = split_ddl
 
 
 def _field(text: str) -> tuple[str, str]:

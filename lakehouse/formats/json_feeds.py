@@ -59,7 +59,7 @@ from lakehouse.formats.base import (
     ParsedRecord,
     Rejected,
 )
-from lakehouse.tables import QUALITY_COLUMNS, bronze_table
+from lakehouse.tables import QUALITY_COLUMNS, bronze_table, split_ddl
 
 __all__ = [
     "JSON_PARSERS",
@@ -109,21 +109,7 @@ class _MappingError(ValueError):
 _Type = tuple[Any, ...]
 
 
-def _split_top(text: str, sep: str = ",") -> list[str]:
-    """Split on ``sep`` outside ``<...>`` and ``(...)``."""
-    parts, depth, start = [], 0, 0
-    for index, char in enumerate(text):
-        if char in "<(":
-            depth += 1
-        elif char in ">)":
-            depth -= 1
-        elif char == sep and depth == 0:
-            parts.append(text[start:index].strip())
-            start = index + 1
-    tail = text[start:].strip()
-    if tail:
-        parts.append(tail)
-    return parts
+_split_top = split_ddl
 
 
 def _parse_type(text: str) -> _Type:

@@ -142,6 +142,7 @@ def session_conf(
         ),
         "spark.sql.warehouse.dir": warehouse_dir or default_warehouse_dir(settings),
     }
+    conf.update(_catalog_conf(settings))
     conf.update(s3a_conf(settings))
     return conf
 
@@ -280,6 +281,13 @@ def _jvm_output_to(log: Path | None) -> Iterator[None]:
         os.dup2(saved[1], 2)
         for fd in (*saved, target):
             os.close(fd)
+
+
+def _catalog_conf(settings: Settings) -> dict[str, str]:
+    """The shared catalog's options (Hive metastore: embedded Derby or PostgreSQL)."""
+    from lakehouse.catalog import catalog_conf
+
+    return catalog_conf(settings)
 
 
 def _python() -> str:

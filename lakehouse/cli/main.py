@@ -38,6 +38,10 @@ COMMANDS = (
     "stream",
     "stream-demo",
     "validate",
+    "transform",
+    "sql",
+    "serve",
+    "nightly",
 )
 
 EXIT_ERROR = 2

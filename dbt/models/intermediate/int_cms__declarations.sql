@@ -1,0 +1,37 @@
+-- One row per current declaration: the current version's header, its MRN and latest status,
+-- and (rule 3) its invoice amount in the national currency.
+with cur as (
+    select s.* from {{ ref('stg_cms__declarations') }} s
+    join {{ ref('int_cms__declaration_versions') }} v
+      on v.record_id = s.record_id and v.disposition = 'current'
+),
+counts as (
+    select lrn, count(*) filter (where disposition in ('current', 'superseded')) as n_versions,
+        count(*) filter (where disposition = 'duplicate') as n_resent
+    from {{ ref('int_cms__declaration_versions') }} group by lrn
+),
+fx as (
+    select cur.record_id, xr.rate as reference_rate,
+        {{ to_national('cur.invoice_amount', 'cur.invoice_currency', 'cur.exchange_rate',
+                       'cur.invoice_currency', 'xr.rate', 'invoice_amount') }}
+    from cur
+    {{ reference_rate_join('xr', 'cur.invoice_currency', 'cur.issue_datetime') }}
+)
+select
+    cur.lrn, st.mrn, coalesce(st.status, 'lodged') as status, st.status_at, st.released_at,
+    coalesce(st.selected_for_inspection, false) as selected_for_inspection,
+    cur.record_id, cur.message_function, cur.declaration_type, cur.declaration_type_ext,
+    cur.issue_datetime, to_date(cur.issue_datetime) as issue_date, cur.procedure_code,
+    cur.office_code, cur.country_of_dispatch, cur.country_of_destination, cur.transport_mode,
+    cur.transport_id, cur.delivery_terms, cur.invoice_amount, cur.invoice_currency,
+    cur.exchange_rate, fx.amount_national as invoice_amount_national,
+    fx.rate_used as exchange_rate_used, fx.reference_rate,
+    fx.fx_out_of_tolerance as rate_out_of_tolerance, fx.fx_no_reference_rate as no_reference_rate,
+    cur.importer_id, cur.importer_name, cur.importer_is_natural_person,
+    cur.declarant_id, cur.declarant_name, cur.exporter_id, cur.exporter_name,
+    cur.exporter_country, cur.n_items, counts.n_versions, counts.n_resent,
+    concat(coalesce(cur.bronze_flags, array()), fx.fx_flags) as flags, cur.batch_id
+from cur
+join fx on fx.record_id = cur.record_id
+join counts on counts.lrn = cur.lrn
+left join {{ ref('int_cms__declaration_status') }} st on st.lrn = cur.lrn

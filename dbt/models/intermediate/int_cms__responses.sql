@@ -1,0 +1,2 @@
+-- Customs responses: one per (MRN, LRN, status, time); a repeated response is a duplicate.
+{{ with_dispositions(ref('stg_cms__responses'), 'mrn, lrn, status_code, issue_datetime', ['lrn', 'status_code']) }}

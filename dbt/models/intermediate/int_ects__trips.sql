@@ -1,0 +1,107 @@
+-- Rule 6: one row per transit trip from its deduplicated events: start, end, offices,
+-- duration, distance, events, gaps, and anomalies. Approved places are the trip's departure
+-- and destination (its first and last positions) and the corridor: where
+-- *other* trips between the same offices drove. Thresholds are dbt vars.
+with e as (
+    select * from {{ ref('int_ects__events') }}
+    where disposition = 'kept' and latitude is not null and longitude is not null
+),
+ordered as (
+    select *,
+        lag(latitude) over w as prev_lat, lag(longitude) over w as prev_lon,
+        -- Silence is measured between the device's position reports only: a seal event long
+        -- after arrival is not a silent device.
+        case when event_type = 'position' then
+            lag(event_time) over (partition by trip_id, event_type = 'position'
+                                  order by event_time, event_id) end as prev_position_time,
+        first_value(latitude) over wa as start_lat, first_value(longitude) over wa as start_lon,
+        last_value(latitude) over wa as end_lat, last_value(longitude) over wa as end_lon,
+        cast(floor(latitude * 111.0 / {{ var('corridor_deviation_km') }}) as bigint) as cy,
+        cast(floor(longitude * 111.0 / {{ var('corridor_deviation_km') }}) as bigint) as cx
+    from e
+    window w as (partition by trip_id order by event_time, event_id),
+           wa as (partition by trip_id order by event_time, event_id
+                  rows between unbounded preceding and unbounded following)
+),
+-- Corridor: grid cells (about the deviation distance wide) other trips between the same
+-- offices drove through; a cell is on the corridor when one of them is in its 3 x 3 block.
+cells as (
+    select distinct trip_id, office_of_departure, office_of_destination, cy, cx
+    from ordered where event_type = 'position'
+),
+pair_trips as (
+    select office_of_departure, office_of_destination, count(distinct trip_id) as n_trips
+    from cells group by office_of_departure, office_of_destination
+),
+covered as (
+    select c.trip_id, c.cy, c.cx, count(o.trip_id) > 0 as on_corridor
+    from cells c
+    left join cells o
+      on o.office_of_departure <=> c.office_of_departure
+     and o.office_of_destination <=> c.office_of_destination
+     and o.trip_id <> c.trip_id
+     and o.cy between c.cy - 1 and c.cy + 1 and o.cx between c.cx - 1 and c.cx + 1
+    group by c.trip_id, c.cy, c.cx
+),
+steps as (
+    select o.*, cv.on_corridor,
+        coalesce({{ haversine_km('prev_lat', 'prev_lon', 'latitude', 'longitude') }}, 0) as step_km,
+        (unix_timestamp(event_time) - unix_timestamp(prev_position_time)) / 60.0 as gap_min,
+        least({{ haversine_km('start_lat', 'start_lon', 'latitude', 'longitude') }},
+              {{ haversine_km('end_lat', 'end_lon', 'latitude', 'longitude') }}) as km_from_approved
+    from ordered o
+    left join covered cv on cv.trip_id = o.trip_id and cv.cy = o.cy and cv.cx = o.cx
+),
+-- Stops: runs of slow positions away from the departure, the destination and the corridor
+-- (a rest stop on the corridor is where other trips stop too).
+stops as (
+    select trip_id, run_id,
+        (max(unix_timestamp(event_time)) - min(unix_timestamp(event_time))) / 60.0 as stop_min
+    from (
+        select *, sum(case when slow then 0 else 1 end) over (
+            partition by trip_id order by event_time, event_id) as run_id
+        from (select *, coalesce(speed_kmh, 0) < {{ var('stop_speed_kmh') }}
+                        and km_from_approved > {{ var('approved_place_radius_km') }}
+                        and not coalesce(on_corridor, false) as slow
+              from steps where event_type = 'position')
+    )
+    where slow
+    group by trip_id, run_id
+),
+off_corridor as (
+    select trip_id, count_if(not on_corridor) as off_cells from covered group by trip_id
+),
+trips as (
+    select trip_id,
+        max(mrn) as mrn, max(device_id) as device_id, max(vehicle_id) as vehicle_id,
+        max(office_of_departure) as office_of_departure,
+        max(office_of_destination) as office_of_destination,
+        min(event_time) as started_at, max(event_time) as ended_at,
+        count(*) as n_events,
+        cast(sum(step_km) as decimal(18,3)) as distance_km,
+        coalesce(max(gap_min), 0) as max_gap_min,
+        count_if(gap_min > {{ var('silent_device_minutes') }}) as n_gaps,
+        count_if(event_type in ({% for t in var('seal_break_events') %}'{{ t }}'{{ ',' if not loop.last }}{% endfor %})
+                 and km_from_approved > {{ var('approved_place_radius_km') }}) as n_seal_breaks_outside,
+        max(km_from_approved) as max_km_from_approved
+    from steps group by trip_id
+)
+select t.*,
+    cast((unix_timestamp(t.ended_at) - unix_timestamp(t.started_at)) / 60.0 as decimal(18,1)) as duration_min,
+    coalesce(s.n_long_stops, 0) as n_long_stops,
+    coalesce(s.longest_stop_min, 0) as longest_stop_min,
+    p.n_trips > 1 as corridor_known,
+    case when p.n_trips > 1 then coalesce(o.off_cells, 0) end as off_corridor_cells,
+    t.n_seal_breaks_outside > 0 as anomaly_seal_opened_outside_approved_place,
+    coalesce(p.n_trips > 1 and o.off_cells > 0, false) as anomaly_route_deviation,
+    coalesce(s.n_long_stops, 0) > 0 as anomaly_long_stop,
+    t.max_gap_min > {{ var('silent_device_minutes') }} as anomaly_device_silent
+from trips t
+left join (
+    select trip_id, count_if(stop_min > {{ var('long_stop_minutes') }}) as n_long_stops,
+        max(stop_min) as longest_stop_min
+    from stops group by trip_id
+) s on s.trip_id = t.trip_id
+left join pair_trips p on p.office_of_departure <=> t.office_of_departure
+    and p.office_of_destination <=> t.office_of_destination
+left join off_corridor o on o.trip_id = t.trip_id

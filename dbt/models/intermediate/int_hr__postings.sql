@@ -1,0 +1,1 @@
+{{ with_dispositions(ref('stg_hr__postings'), 'posting_id', ['posting_id', 'officer_id'], later_supersedes=true) }}

@@ -1,0 +1,1 @@
+{{ with_dispositions(ref('stg_hr__shifts'), 'shift_id', ['shift_id', 'officer_id'], later_supersedes=true) }}

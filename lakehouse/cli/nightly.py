@@ -1,0 +1,68 @@
+"""``lakehouse nightly``: the daily run: ingest, transform, then the data-quality gate.
+
+The gate (``lakehouse validate`` on the day's batches) is the last step before anything
+reaches the CMS: a night whose data breaches a threshold exits 1 naming table, check, rate and
+threshold, so the scoring step that follows in the scheduler never runs on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+from lakehouse.cli.common import add_command, progress, settings_from
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the sub-command."""
+    parser = add_command(
+        sub,
+        "nightly",
+        help="ingest what landed, then build silver and gold incrementally",
+        epilog="example: lakehouse nightly --date 2026-11-24",
+    )
+    parser.add_argument(
+        "--date", type=date.fromisoformat, default=None, help="the business day (logged)"
+    )
+    parser.add_argument(
+        "--report-dir",
+        type=Path,
+        default=Path("reports") / "dq",
+        help="where the data-quality report goes (default: reports/dq)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Ingest, transform, validate in one Spark session.
+
+    1 when the reconciliation is not exact or the data-quality gate fails.
+    """
+    from governance.dq.run import validate_and_report
+    from lakehouse.ingest.bronze import ingest_landing
+    from lakehouse.spark import get_spark
+    from lakehouse.transform import print_reconciliation, transform
+
+    settings = settings_from(args)
+    say = progress("nightly")
+    say(f"day {args.date or 'today'}: lake {settings.lake_root}")
+    spark = get_spark(settings, app_name="lakehouse-nightly")
+    ingested = ingest_landing(spark, settings, progress=progress("ingest"))
+    say(f"ingested {ingested.total_records:,} records ({ingested.rejected:,} quarantined)")
+    result = transform(spark, settings, progress=progress("transform"))
+    print_reconciliation(result.reconciliation)
+    if not result.reconciled:
+        return 1
+    outcome = validate_and_report(
+        spark, settings, day=args.date, report_dir=args.report_dir, progress=progress("validate")
+    )
+    print(outcome.summary())
+    if not outcome.verdict.passed:
+        print(
+            f"lakehouse nightly: stopped before scoring: {outcome.verdict.message()}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0

@@ -1,0 +1,1 @@
+"""Entry points for the transformation half (bronze -> silver -> gold)."""

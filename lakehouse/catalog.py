@@ -66,8 +66,14 @@ def catalog_conf(settings: Settings, env: Mapping[str, str] | None = None) -> di
         # Hive's own scratch space, kept out of the working directory.
         "spark.hadoop.hive.exec.scratchdir": str(state / "hive-scratch"),
         "spark.hadoop.hive.metastore.schema.verification": "false",
-        "spark.hadoop.datanucleus.schema.autoCreateAll": "true",
-        "spark.hadoop.datanucleus.autoCreateSchema": "true",
+        # Tables and columns are created on first use (no schema tool needed), constraints
+        # not: DataNucleus creates tables on a second connection while the first still holds
+        # an open insert into TBLS, and adding a foreign key to TBLS then waits for it forever
+        # (seen on PostgreSQL: ALTER TABLE "TBL_PRIVS" ADD CONSTRAINT blocked by a session
+        # "idle in transaction"). autoCreateAll would switch constraints on: set one by one.
+        "spark.hadoop.datanucleus.schema.autoCreateTables": "true",
+        "spark.hadoop.datanucleus.schema.autoCreateColumns": "true",
+        "spark.hadoop.datanucleus.schema.autoCreateConstraints": "false",
     }
     if not url:
         conf["spark.hadoop.javax.jdo.option.ConnectionURL"] = (

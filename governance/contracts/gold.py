@@ -68,6 +68,7 @@ class FctDeclarations(DataFrameModel):
                     "importer_is_natural_person",
                     "exporter_country",
                     "n_items",
+                    "message_function",
                     "n_versions",
                     "n_resent",
                     "declared_taxes",

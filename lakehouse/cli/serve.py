@@ -32,8 +32,11 @@ def start_thrift_server(spark, settings, host: str, port: int):
 
     register_functions(spark, settings)
     sync_catalog(spark, settings)
-    spark.conf.set("hive.server2.thrift.bind.host", host)
-    spark.conf.set("hive.server2.thrift.port", str(port))
+    # HiveServer2 builds its HiveConf from the context's Hadoop configuration (session SQL
+    # options set now would be ignored and it would bind the default 0.0.0.0:10000).
+    hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()
+    hadoop_conf.set("hive.server2.thrift.bind.host", host)
+    hadoop_conf.set("hive.server2.thrift.port", str(port))
     jvm = spark.sparkContext._jvm
     server_class = jvm.org.apache.spark.sql.hive.thriftserver.HiveThriftServer2
     return server_class.startWithContext(spark._jsparkSession.sqlContext())

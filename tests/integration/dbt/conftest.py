@@ -59,8 +59,8 @@ def built_lake(spark, run_dir: Path, pseudonym_key: str):
 
     root = (run_dir / "dbt-lake").resolve()
     with override_settings(lake_root=root.as_uri()) as settings:
-        first = simulate_and_ingest(spark, settings, DAY_1, 120, seed=11)
+        first = simulate_and_ingest(spark, settings, DAY_1, 200, seed=11)
         transform(spark, settings, select=["path:models/staging"])
-        second = simulate_and_ingest(spark, settings, DAY_2, 120, seed=12)
+        second = simulate_and_ingest(spark, settings, DAY_2, 200, seed=12)
         result = transform(spark, settings)
         yield settings, result, [first, second]

@@ -191,7 +191,7 @@ class LakeReader:
         try:
             batches = QueryBuilder().register("t", dt).execute(sql)
             # delta-rs answers in arro3; the Arrow C stream hands it to pyarrow without a copy.
-            return pa.RecordBatchReader.from_stream(batches).read_all()
+            return _without_views(pa.RecordBatchReader.from_stream(batches).read_all())
         except Exception as exc:
             translated = translate(exc, self._context)
             if translated is not None:
@@ -222,6 +222,22 @@ class LakeReader:
 
     def _translated(self, exc: Exception) -> Exception:
         return translate(exc, self._context) or exc
+
+
+def _without_views(table: pa.Table) -> pa.Table:
+    """DataFusion answers strings as ``string_view``; plain ``string`` for the callers.
+
+    Why: pyarrow's compute (``group_by``, joins) and many writers do not take view types yet
+    (pyarrow 25: "Keys of type string_view" not implemented), so the reader's answers stay in
+    the types every Arrow consumer reads.
+    """
+    import pyarrow as pa
+
+    plain = {pa.string_view(): pa.string(), pa.binary_view(): pa.binary()}
+    if not any(field.type in plain for field in table.schema):
+        return table
+    fields = [field.with_type(plain.get(field.type, field.type)) for field in table.schema]
+    return table.cast(pa.schema(fields, metadata=table.schema.metadata))
 
 
 def _quote(column: str) -> str:

@@ -16,6 +16,7 @@ Not a test: run it by hand.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import tempfile
@@ -29,13 +30,15 @@ from bench_ingest import PeakMemory
 
 
 def _land_and_ingest(spark, settings, day: date, declarations: int, seed: int) -> None:
-    from lakehouse.ingest.bronze import ingest_landing
+    from lakehouse.ingest.bronze import ingest_landing, init_lake
     from lakehouse.simulator import generate
 
     generate(
         settings.lake_root.removeprefix("file://"), declarations=declarations, seed=seed, day=day
     )
-    ingest_landing(spark, settings)
+    init_lake(spark, settings)  # idempotent; a lake is created explicitly
+    # The simulator lands files whole: nothing to let settle.
+    ingest_landing(spark, dataclasses.replace(settings, landing_settle_seconds=0.0))
 
 
 def _timed_transform(spark, settings) -> dict:

@@ -26,9 +26,16 @@ CARDINALITIES = {"SINGLE", "LIST", "SET"}
 # Atlas's base model (0000-Area0/0010-base_model.json), the parts DataSet/Process rely on.
 BUILTIN = {
     "Referenceable": {"superTypes": [], "attributes": {"qualifiedName": True}},
-    "Asset": {"superTypes": ["Referenceable"], "attributes": {
-        "name": True, "description": False, "owner": False, "displayName": False,
-        "userDescription": False}},
+    "Asset": {
+        "superTypes": ["Referenceable"],
+        "attributes": {
+            "name": True,
+            "description": False,
+            "owner": False,
+            "displayName": False,
+            "userDescription": False,
+        },
+    },
     "DataSet": {"superTypes": ["Asset"], "attributes": {}},
     "Process": {"superTypes": ["Asset"], "attributes": {"inputs": False, "outputs": False}},
 }
@@ -92,8 +99,14 @@ class AtlasStandIn:
         return type_name in PRIMITIVES or self.is_entity_type(type_name)
 
     def create_typedefs(self, body: dict[str, Any]) -> dict[str, Any]:
-        allowed = {"enumDefs", "structDefs", "classificationDefs", "entityDefs",
-                   "relationshipDefs", "businessMetadataDefs"}
+        allowed = {
+            "enumDefs",
+            "structDefs",
+            "classificationDefs",
+            "entityDefs",
+            "relationshipDefs",
+            "businessMetadataDefs",
+        }
         if not body or set(body) - allowed:
             raise AtlasError(400, "ATLAS-400-00-001", f"invalid typedefs keys {sorted(body)}")
         entity_defs = body.get("entityDefs", [])
@@ -193,17 +206,31 @@ class AtlasStandIn:
     def by_unique_attribute(self, type_name: str, qualified_name: str) -> dict[str, Any]:
         found = self.entities.get((type_name, qualified_name))
         if found is None:
-            raise AtlasError(404, "ATLAS-404-00-009",
-                             f"Instance {type_name} with unique attribute "
-                             f"{{qualifiedName={qualified_name}}} does not exist")
+            raise AtlasError(
+                404,
+                "ATLAS-404-00-009",
+                f"Instance {type_name} with unique attribute "
+                f"{{qualifiedName={qualified_name}}} does not exist",
+            )
         attributes = {}
         for k, v in found["attributes"].items():
             if isinstance(v, list) and v and isinstance(v[0], dict) and "typeName" in v[0]:
-                v = [{**r, "guid": self.entities[(r["typeName"],
-                      r["uniqueAttributes"]["qualifiedName"])]["guid"]} for r in v]
+                v = [
+                    {
+                        **r,
+                        "guid": self.entities[
+                            (r["typeName"], r["uniqueAttributes"]["qualifiedName"])
+                        ]["guid"],
+                    }
+                    for r in v
+                ]
             attributes[k] = v
-        entity = {"typeName": type_name, "guid": found["guid"], "status": "ACTIVE",
-                  "attributes": attributes}
+        entity = {
+            "typeName": type_name,
+            "guid": found["guid"],
+            "status": "ACTIVE",
+            "attributes": attributes,
+        }
         return {"entity": entity, "referredEntities": {}}
 
 
@@ -242,7 +269,7 @@ class _Handler(BaseHTTPRequestHandler):
         base = "/api/atlas/v2/"
         if not path.startswith(base):
             raise AtlasError(404, "ATLAS-404-00-000", f"no such API {path}")
-        rest = path[len(base):].rstrip("/")  # Atlas (Jersey) takes both spellings
+        rest = path[len(base) :].rstrip("/")  # Atlas (Jersey) takes both spellings
         if method == "POST" and rest == "types/typedefs":
             return standin.create_typedefs(self._body())
         if method == "GET" and rest.startswith("types/typedef/name/"):
@@ -250,8 +277,9 @@ class _Handler(BaseHTTPRequestHandler):
         if method == "POST" and rest == "entity/bulk":
             return standin.bulk(self._body())
         if method == "GET" and rest.startswith("entity/uniqueAttribute/type/"):
-            return standin.by_unique_attribute(rest.rsplit("/", 1)[1],
-                                               query.get("attr:qualifiedName", [""])[0])
+            return standin.by_unique_attribute(
+                rest.rsplit("/", 1)[1], query.get("attr:qualifiedName", [""])[0]
+            )
         raise AtlasError(404, "ATLAS-404-00-000", f"no such API {method} {path}")
 
     def do_GET(self) -> None:

@@ -88,14 +88,16 @@ def typedefs() -> dict[str, list[dict[str, Any]]]:
         attributes = [_attribute("kind"), _attribute("properties", "map<string,string>")]
         if name == "customs_lake_table":
             attributes.append(_attribute("zone"))
-        entity_defs.append({
-            "category": "ENTITY",
-            "name": name,
-            "description": _DESCRIPTIONS[name],
-            "typeVersion": "1.0",
-            "superTypes": ["Process" if name in _PROCESS_TYPES else "DataSet"],
-            "attributeDefs": attributes,
-        })
+        entity_defs.append(
+            {
+                "category": "ENTITY",
+                "name": name,
+                "description": _DESCRIPTIONS[name],
+                "typeVersion": "1.0",
+                "superTypes": ["Process" if name in _PROCESS_TYPES else "DataSet"],
+                "attributeDefs": attributes,
+            }
+        )
     relationship = {
         "category": "RELATIONSHIP",
         "name": TABLE_COLUMNS,
@@ -103,17 +105,33 @@ def typedefs() -> dict[str, list[dict[str, Any]]]:
         "typeVersion": "1.0",
         "relationshipCategory": "COMPOSITION",
         "propagateTags": "NONE",
-        "endDef1": {"type": "customs_lake_table", "name": "columns", "isContainer": True,
-                    "cardinality": "SET", "isLegacyAttribute": False},
-        "endDef2": {"type": "customs_lake_column", "name": "table", "isContainer": False,
-                    "cardinality": "SINGLE", "isLegacyAttribute": False},
+        "endDef1": {
+            "type": "customs_lake_table",
+            "name": "columns",
+            "isContainer": True,
+            "cardinality": "SET",
+            "isLegacyAttribute": False,
+        },
+        "endDef2": {
+            "type": "customs_lake_column",
+            "name": "table",
+            "isContainer": False,
+            "cardinality": "SINGLE",
+            "isLegacyAttribute": False,
+        },
     }
     return {"entityDefs": entity_defs, "relationshipDefs": [relationship]}
 
 
 def _attribute(name: str, type_name: str = "string") -> dict[str, Any]:
-    return {"name": name, "typeName": type_name, "isOptional": True, "cardinality": "SINGLE",
-            "isUnique": False, "isIndexable": name != "properties"}
+    return {
+        "name": name,
+        "typeName": type_name,
+        "isOptional": True,
+        "cardinality": "SINGLE",
+        "isUnique": False,
+        "isIndexable": name != "properties",
+    }
 
 
 def _ref(graph: Graph, qualified_name: str) -> dict[str, Any]:
@@ -161,8 +179,10 @@ class PublishResult:
 
     def text(self) -> str:
         """One line for the console."""
-        return (f"atlas: {len(self.types_created)} types created, {self.entities_sent} entities "
-                f"created or updated, {self.entities_unchanged} unchanged")
+        return (
+            f"atlas: {len(self.types_created)} types created, {self.entities_sent} entities "
+            f"created or updated, {self.entities_unchanged} unchanged"
+        )
 
 
 def client_for(config: AtlasConfig) -> Any:

@@ -67,11 +67,15 @@ def _processors(group: dict) -> Iterator[dict]:
 def _flow_lineage(stem: str, definition: dict) -> Iterator[Dataset | Process]:
     contents = definition.get("flowContents", definition)
     processors = list(_processors(contents))
-    tags = [p.get("properties", {}) for p in processors if "lakehouse.system" in p.get("properties", {})]
+    tags = [
+        p.get("properties", {}) for p in processors if "lakehouse.system" in p.get("properties", {})
+    ]
     source = _endpoint(processors, _SOURCE_PREFIXES)
     sink = _endpoint(processors, _SINK_PREFIXES)
     exported = any("lakehouse.exported_at" in t for t in tags)
-    feeds = sorted({f"{t['lakehouse.system']}/{t['lakehouse.feed']}" for t in tags if "lakehouse.feed" in t})
+    feeds = sorted(
+        {f"{t['lakehouse.system']}/{t['lakehouse.feed']}" for t in tags if "lakehouse.feed" in t}
+    )
     inputs: list[Dataset] = []
     outputs: list[Dataset] = []
     if exported:
@@ -146,8 +150,12 @@ def bronze_lineage() -> Iterator[Dataset | Process]:
     from lakehouse.tables import BRONZE, QUARANTINE, split_ddl
 
     for spec in (*BRONZE.values(), QUARANTINE):
-        yield from _table_with_columns(spec.zone, spec.name, spec.description,
-                                       [part.split()[0] for part in split_ddl(spec.columns_ddl)])
+        yield from _table_with_columns(
+            spec.zone,
+            spec.name,
+            spec.description,
+            [part.split()[0] for part in split_ddl(spec.columns_ddl)],
+        )
     quarantine = table_name(QUARANTINE.zone, QUARANTINE.name)
     for key, tables in sorted(feed_tables().items()):
         feed = landing_feed(key)
@@ -191,8 +199,10 @@ def dbt_lineage(manifest: dict) -> Iterator[Dataset | Process]:
             inputs,
             (table_name(zone, table),),
             node.get("description", ""),
-            (("materialized", str(node.get("config", {}).get("materialized", ""))),
-             ("path", node.get("original_file_path", ""))),
+            (
+                ("materialized", str(node.get("config", {}).get("materialized", ""))),
+                ("path", node.get("original_file_path", "")),
+            ),
         )
 
 

@@ -65,7 +65,9 @@ def text(graph: Graph, focus: str) -> str:
     """One line per process, in flow order: inputs -> [process] -> outputs."""
     depth = layers(graph)
     lines = [f"lineage of {label(graph, focus)}"]
-    for p in sorted(graph.processes.values(), key=lambda p: (depth.get(p.qualified_name, 0), p.name)):
+    for p in sorted(
+        graph.processes.values(), key=lambda p: (depth.get(p.qualified_name, 0), p.name)
+    ):
         ins = ", ".join(graph.datasets[i].name if i in graph.datasets else i for i in p.inputs)
         outs = ", ".join(graph.datasets[o].name if o in graph.datasets else o for o in p.outputs)
         lines.append(f"  {ins or '-'}  ->  [{p.kind} {p.name}]  ->  {outs}")

@@ -89,6 +89,12 @@ class Graph:
             steps = self.producers(name) if upstream else self.consumers(name)
             for process in steps:
                 sub.add(process)
+                # Its other inputs/outputs too, so every edge drawn has both ends named.
+                sub.extend(
+                    self.datasets[d]
+                    for d in (*process.inputs, *process.outputs)
+                    if d in self.datasets
+                )
                 todo.extend(process.inputs if upstream else process.outputs)
         return sub
 

@@ -48,6 +48,12 @@ def layers(graph: Graph) -> dict[str, int]:
                 changed = True
         if not changed:
             break
+    # A side input (read by a process, produced outside this view) sits just before its reader.
+    has_input = {b for _, b in links}
+    for node in nodes - has_input:
+        readers = [depth[b] for a, b in links if a == node]
+        if readers:
+            depth[node] = max(0, min(readers) - 1)
     return depth
 
 

@@ -42,6 +42,7 @@ COMMANDS = (
     "sql",
     "serve",
     "nightly",
+    "lineage",
 )
 
 EXIT_ERROR = 2

@@ -57,8 +57,10 @@ class Graph:
 
     def add(self, item: Dataset | Process) -> None:
         """Add a dataset or process unless one of that name is already there."""
-        target = self.datasets if isinstance(item, Dataset) else self.processes
-        target.setdefault(item.qualified_name, item)
+        if isinstance(item, Dataset):
+            self.datasets.setdefault(item.qualified_name, item)
+        else:
+            self.processes.setdefault(item.qualified_name, item)
 
     def extend(self, items: Iterable[Dataset | Process]) -> Graph:
         """Add many; returns the graph for chaining."""
@@ -117,7 +119,7 @@ class Graph:
 
 
 def _plain(item: Dataset | Process) -> dict:
-    out = {name: getattr(item, name) for name in item.__slots__}  # type: ignore[attr-defined]
+    out = {name: getattr(item, name) for name in item.__slots__}
     for key, value in out.items():
         if isinstance(value, tuple):
             out[key] = [list(v) if isinstance(v, tuple) else v for v in value]

@@ -64,6 +64,8 @@ def _audit(settings) -> list[dict]:
 
     from governance.audit.log import table_uri
 
+    if not Path(table_uri(settings).removeprefix("file://")).exists():
+        return []
     rows = DeltaTable(table_uri(settings)).to_pyarrow_table().to_pylist()
     return sorted(rows, key=lambda r: r["started_at"])
 

@@ -10,4 +10,5 @@ if [ -x "$root/scripts/nifi_setup.sh" ]; then
 fi
 cd "$root"
 "$root/.venv/bin/ruff" check .
+"$root/scripts/iac_check.sh" # checkov + HCL format of terraform/
 exec "$root/.venv/bin/pytest" -p no:cacheprovider "$@"

@@ -17,6 +17,8 @@ import json
 import logging
 import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -42,6 +44,7 @@ COMMANDS = (
     "sql",
     "serve",
     "nightly",
+    "lineage",
 )
 
 EXIT_ERROR = 2
@@ -106,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     debug = bool(option(args, "debug"))
     _quiet_libraries(verbose=bool(option(args, "verbose")))
     try:
-        return emit(args.handler(args), as_json=bool(option(args, "json")))
+        with _audited(args, argv):
+            result = args.handler(args)
+        return emit(result, as_json=bool(option(args, "json")))
     except KeyboardInterrupt:
         print(f"lakehouse {args.command}: interrupted", file=sys.stderr)
         return 130
@@ -118,6 +123,23 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exception(exc, file=sys.stderr)
         print(f"lakehouse {args.command}: error: {_one_line(error)}", file=sys.stderr)
         return EXIT_ERROR
+
+
+@contextmanager
+def _audited(args: argparse.Namespace, argv: list[str]) -> Iterator[None]:
+    """One ``governance.audit_log`` row per run of an audited command (governance/audit)."""
+    from governance.audit.log import AUDITED, audited
+
+    if args.command not in AUDITED:
+        yield
+        return
+    try:
+        settings = settings_from(args)
+    except SettingsError:
+        yield  # no lake to write to: the command reports the setting itself
+        return
+    with audited(settings, args.command, argv, getattr(args, "role", None)):
+        yield
 
 
 def emit(result: Any, *, as_json: bool) -> int:

@@ -1,0 +1,1 @@
+"""Access: roles mapped to zones, tables and columns (policy.yml), enforced on queries (gate)."""

@@ -42,6 +42,10 @@ COMMANDS = (
     "sql",
     "serve",
     "nightly",
+    "train",
+    "models",
+    "score",
+    "export",
 )
 
 EXIT_ERROR = 2

@@ -201,9 +201,15 @@ class Outbound:
                 (staging / name).write_bytes(body)
 
             def publish() -> None:
-                if target.exists():
+                moved = target.exists()
+                if moved:
                     os.replace(target, old)
-                os.replace(staging, target)
+                try:
+                    os.replace(staging, target)
+                except BaseException:
+                    if moved:  # put the previous export back before giving up
+                        os.replace(old, target)
+                    raise
                 shutil.rmtree(old, ignore_errors=True)
 
             yield publish

@@ -79,10 +79,10 @@ def candidates() -> dict[str, Callable[[], Any]]:
     common = {"featuresCol": "features", "labelCol": "label", "weightCol": "weight"}
     return {
         "gbt": lambda: GBTClassifier(
-            maxIter=40, maxDepth=4, stepSize=0.1, subsamplingRate=0.8, seed=SEED, **common
+            maxIter=25, maxDepth=4, stepSize=0.15, subsamplingRate=0.8, seed=SEED, **common
         ),
         "random_forest": lambda: RandomForestClassifier(
-            numTrees=80, maxDepth=7, subsamplingRate=0.8, seed=SEED, **common
+            numTrees=40, maxDepth=6, subsamplingRate=0.8, seed=SEED, **common
         ),
         "logistic_regression": lambda: LogisticRegression(
             maxIter=100, regParam=0.01, elasticNetParam=0.0, **common
@@ -180,7 +180,7 @@ def train_models(
         featuresCol="raw_risk", labelCol="label", predictionCol="risk"
     ).fit(PositiveProbability().transform(classifier.transform(valid_rows)))
     importances = _importances(classifier)
-    transformed_train = features.transform(train)
+    transformed_train = features.transform(train).cache()
     prior = float(transformed_train.where("label is not null").agg(F.avg("label")).first()[0])
     reasons = ReasonCodes(
         config=_json(
@@ -201,6 +201,7 @@ def train_models(
         "valid_labelled": valid_rows.count(),
     }
     valid_rows.unpersist()
+    transformed_train.unpersist()
     train.unpersist()
     return Trained(risk, revenue, features, chosen, scores, importances, counts, prior), test
 
@@ -215,7 +216,7 @@ def _fit_revenue(features: PipelineModel, transformed_train: DataFrame) -> Pipel
         featuresCol="features",
         labelCol="log_duty",
         predictionCol="log_amount",
-        maxIter=30,
+        maxIter=20,
         maxDepth=4,
         subsamplingRate=0.8,
         seed=SEED,

@@ -298,24 +298,43 @@ class TrainingProfiles(Estimator, DefaultParamsReadable, DefaultParamsWritable):
     declarations (target encoding), the number of declarations and the underpayment rate."""
 
     def _fit(self, dataset: DataFrame) -> TrainingProfilesModel:
-        labelled = dataset.where(F.col("label").isNotNull())
-        prior = labelled.agg(F.avg("label")).first()[0]
-        pay_prior = dataset.agg(F.avg("underpaid")).first()[0]
-        prior = 0.0 if prior is None else float(prior)
-        pay_prior = 0.0 if pay_prior is None else float(pay_prior)
-        table: dict[str, Any] = {"prior": prior, "pay_prior": pay_prior, "keys": {}}
-        for key in PROFILE_KEYS:
-            rows = dataset.groupBy(key).agg(
-                F.sum(F.when(F.col("label").isNotNull(), F.col("label"))).alias("pos"),
+        # One pass over the window for every key (a job per key costs a scan each).
+        pairs = F.array(
+            *[
+                F.struct(F.lit(k).alias("col"), F.col(k).cast("string").alias("val"))
+                for k in PROFILE_KEYS
+            ]
+        )
+        rows = (
+            dataset.select(F.explode(pairs).alias("kv"), "label", "underpaid")
+            .groupBy("kv.col", "kv.val")
+            .agg(
+                F.sum("label").alias("pos"),
                 F.count("label").alias("n_lab"),
                 F.count(F.lit(1)).alias("n"),
                 F.sum("underpaid").alias("unpaid"),
             )
-            table["keys"][key] = {
-                str(r[key]): [float(r.pos or 0), int(r.n_lab), int(r.n), float(r.unpaid or 0)]
-                for r in rows.collect()
-                if r[key] is not None
-            }
+            .collect()
+        )
+        totals = {k: [0.0, 0, 0, 0.0] for k in ("all",)}
+        table: dict[str, Any] = {"keys": {k: {} for k in PROFILE_KEYS}}
+        for r in rows:
+            if r.col == PROFILE_KEYS[0]:  # every row counted once, through the first key
+                t = totals["all"]
+                t[0] += float(r.pos or 0)
+                t[1] += int(r.n_lab)
+                t[2] += int(r.n)
+                t[3] += float(r.unpaid or 0)
+            if r.val is not None:
+                table["keys"][r.col][r.val] = [
+                    float(r.pos or 0),
+                    int(r.n_lab),
+                    int(r.n),
+                    float(r.unpaid or 0),
+                ]
+        pos, n_lab, n, unpaid = totals["all"]
+        table["prior"] = pos / n_lab if n_lab else 0.0
+        table["pay_prior"] = unpaid / n if n else 0.0
         return TrainingProfilesModel(table=json.dumps(table, separators=(",", ":")))
 
 

@@ -85,7 +85,7 @@ def candidates() -> dict[str, Callable[[], Any]]:
             numTrees=40, maxDepth=6, subsamplingRate=0.8, seed=SEED, **common
         ),
         "logistic_regression": lambda: LogisticRegression(
-            maxIter=100, regParam=0.01, elasticNetParam=0.0, **common
+            maxIter=30, regParam=0.01, elasticNetParam=0.0, **common
         ),
     }
 

@@ -7,10 +7,11 @@ Self-contained because it is logged to MLflow and mailed around: it must open an
 from __future__ import annotations
 
 import html
-import io
 import json
 from pathlib import Path
 from typing import Any
+
+from governance.dq.report import _svg  # one SVG inliner for every report
 
 COLOURS = {
     "risk_model": "#1f5fbf",
@@ -20,16 +21,6 @@ COLOURS = {
     "champion": "#7f8c8d",
     "bootstrap": "#c0392b",
 }
-
-
-def _svg(fig: Any) -> str:
-    import matplotlib.pyplot as plt
-
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", bbox_inches="tight")
-    plt.close(fig)
-    text = buffer.getvalue()
-    return text[text.index("<svg") :]
 
 
 def _figure(width: float = 7.0, height: float = 3.2) -> tuple[Any, Any]:

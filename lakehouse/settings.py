@@ -25,6 +25,13 @@ Environment variables (all optional; ``LAKEHOUSE_ENV`` picks the defaults):
                                     ``verify-ca`` or ``verify-full`` (TLS to the database).
 ``LAKEHOUSE_LANDING_SETTLE_SECONDS`` A landed file younger than this (by mtime) is left for the
                                     next run: it may still be written (default 30; test 0).
+``LAKEHOUSE_INSPECTION_CAPACITY``   Share of a night's declarations officers can inspect: the
+                                    top-risk share flagged ``in_capacity`` (default 0.05).
+``LAKEHOUSE_CONTROL_RATE``          Share marked for inspection at random whatever the score,
+                                    to measure models on unbiased outcomes (default 0.01).
+``LAKEHOUSE_CONTROL_SEED``          Seed of that random draw (default 20261124; recorded).
+``LAKEHOUSE_MLFLOW_URI``            MLflow tracking server (default: SQLite under the lake's
+                                    local state; read by ``spark_jobs.train.tracking``).
 ==================================  ==========================================================
 
 Secrets (the S3 keys, the DSN) are never passed on to a command line: ``lakehouse/spark.py``
@@ -77,6 +84,9 @@ class Settings:
     xsd_path: str | None = None
     pg_dsn: str | None = field(default=None, repr=False)
     landing_settle_seconds: float = 30.0
+    inspection_capacity: float = 0.05
+    control_rate: float = 0.01
+    control_seed: int = 20261124
 
     @property
     def spark_jars_dir(self) -> Path:
@@ -171,7 +181,34 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         xsd_path=env.get("LAKEHOUSE_XSD_PATH") or None,
         pg_dsn=_pg_dsn(env, name),
         landing_settle_seconds=settle,
+        inspection_capacity=_share(env, "LAKEHOUSE_INSPECTION_CAPACITY", 0.05),
+        control_rate=_share(env, "LAKEHOUSE_CONTROL_RATE", 0.01),
+        control_seed=_integer(env, "LAKEHOUSE_CONTROL_SEED", 20261124),
     )
+
+
+def _share(env: Mapping[str, str], name: str, default: float) -> float:
+    """A share between 0 and 1 (capacity, control sample)."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise SettingsError(f"{name}={raw!r} is not a share between 0 and 1 (e.g. 0.05)")
+    return value
+
+
+def _integer(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name}={raw!r} is not an integer") from exc
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:

@@ -45,6 +45,10 @@ COMMANDS = (
     "serve",
     "nightly",
     "lineage",
+    "train",
+    "models",
+    "score",
+    "export",
 )
 
 EXIT_ERROR = 2

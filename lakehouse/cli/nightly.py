@@ -1,8 +1,10 @@
-"""``lakehouse nightly``: the daily run: ingest, transform, then the data-quality gate.
+"""``lakehouse nightly``: the daily run: ingest, transform, the data-quality gate, then score
+and export.
 
 The gate (``lakehouse validate`` on the day's batches) is the last step before anything
 reaches the CMS: a night whose data breaches a threshold exits 1 naming table, check, rate and
-threshold, so the scoring step that follows in the scheduler never runs on it.
+threshold, and scoring never runs on it. With no champion model yet (nothing trained), the
+night stops after the gate and says so: there is nothing to score with.
 """
 
 from __future__ import annotations
@@ -20,11 +22,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = add_command(
         sub,
         "nightly",
-        help="ingest what landed, then build silver and gold incrementally",
+        help="ingest, build silver and gold, check quality, then score and export the day",
         epilog="example: lakehouse nightly --date 2026-11-24",
     )
     parser.add_argument(
-        "--date", type=date.fromisoformat, default=None, help="the business day (logged)"
+        "--date",
+        type=date.fromisoformat,
+        default=None,
+        help="the business day to score and export (default: today, UTC)",
     )
     parser.add_argument(
         "--report-dir",
@@ -36,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Ingest, transform, validate in one Spark session.
+    """Ingest, transform, validate, score and export in one Spark session.
 
     1 when the reconciliation is not exact or the data-quality gate fails.
     """
@@ -65,4 +70,27 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    return score_and_export(spark, settings, args.date or _today(), say)
+
+
+def score_and_export(spark, settings, day: date, say) -> int:
+    """The night's last two steps; skipped, with a line saying why, when no model is champion."""
+    from lakehouse.cli.score import options_from
+    from spark_jobs.export.export_job import export_day
+    from spark_jobs.score.score_job import score_day
+    from spark_jobs.train import tracking
+
+    if tracking.champion(settings) is None:
+        say("no champion model yet: scoring and export skipped (run `lakehouse train`)")
+        return 0
+    scored = score_day(spark, settings, day, options_from(settings), progress=progress("score"))
+    say(scored.text())
+    exported = export_day(spark, settings, day, progress=progress("export"))
+    say(exported.text())
     return 0
+
+
+def _today() -> date:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).date()

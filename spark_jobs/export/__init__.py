@@ -1,0 +1,1 @@
+"""The CMS score export: outbound files, manifest, database upsert (``export_job``)."""

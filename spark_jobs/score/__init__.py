@@ -1,0 +1,1 @@
+"""Nightly batch scoring into ``gold.risk_scores`` (``score_job``)."""

@@ -1,0 +1,1 @@
+"""Risk and revenue models: features, training, evaluation, MLflow tracking (``job``)."""

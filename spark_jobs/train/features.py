@@ -1,0 +1,387 @@
+"""Declaration features for the risk and revenue models: assembly, and estimators fitted on
+the training window only.
+
+Why custom estimators: the statistics that make customs features useful (the unit-value norm
+of a tariff line from an origin, an importer's past hit rate) are learnt from history, so they
+must be *fitted*, like a scaler, on the training window and then frozen. As ``pyspark.ml``
+stages inside the saved ``PipelineModel`` they travel with the model to scoring, and nothing
+from the validation or test windows can reach them. Their fitted tables are small (one row per
+tariff line and origin, per trader, per office) and are kept as JSON params, so the default
+params writer persists them with the pipeline.
+
+Nothing here knows a code list: keys are whatever the administration's data holds.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pyspark import keyword_only
+from pyspark.ml import Estimator, Model, Transformer
+from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+# The keys whose past non-compliance rate, volume and payment behaviour are profiled.
+PROFILE_KEYS = (
+    "importer_id",
+    "declarant_id",
+    "office_code",
+    "route_key",
+    "primary_hs6",
+    "primary_origin",
+)
+# Pseudo-count of the smoothed target encoding: a key with few inspections stays near the prior.
+SMOOTHING = 20.0
+# Fewer priced items than this for a (line, origin) and the line's norm over all origins is used.
+MIN_NORM_ITEMS = 5
+ROBUST_SIGMA_FLOOR = 0.05
+
+NUMERIC_BASE = (
+    "n_items",
+    "n_hs6",
+    "n_origins",
+    "log_value",
+    "log_mass",
+    "n_versions",
+    "n_resent",
+    "natural_person",
+    "is_transit",
+    "trip_seal_anomaly",
+    "trip_route_deviation",
+    "trip_long_stop",
+    "trip_device_silent",
+    "has_hs2017_code",
+    "max_item_flags",
+    "declared_tax_rate",
+    "rate_gap",
+    "pref_gap",
+)
+NUMERIC_FITTED = ("uv_kg_dev", "uv_unit_dev", "uv_ratio", "origin_share")
+
+
+def feature_columns() -> list[str]:
+    """Every numeric input of the models, in the assembler's order."""
+    profiled = [f"{kind}_{key}" for key in PROFILE_KEYS for kind in ("te", "cnt", "pay")]
+    return [*NUMERIC_BASE, *NUMERIC_FITTED, *profiled, "new_importer"]
+
+
+# -- assembly: one row per declaration, its items nested ---------------------------------------
+
+
+def declaration_frame(
+    features: DataFrame, items: DataFrame, tariff: DataFrame, item_rates: DataFrame
+) -> DataFrame:
+    """One row per current declaration with its priced items as an array (no I/O).
+
+    ``features`` is ``gold.ml_declaration_features``; ``items`` ``gold.fct_declaration_items``;
+    ``tariff`` ``gold.dim_tariff_lines`` (a line's duty rate and chapter); ``item_rates`` the
+    customs duty rate applied to each item (``item_record_id``, ``applied_rate``). Payment
+    totals that include money an inspection recovered (``collected``, ``gap``) are left out:
+    they would carry the label into the features.
+    """
+    chapter_max = tariff.groupBy("chapter").agg(F.max("duty_rate").alias("chapter_max_rate"))
+    lines = tariff.join(chapter_max, "chapter").select(
+        "hs_code",
+        "chapter",
+        F.col("duty_rate").cast("double").alias("line_rate"),
+        F.col("chapter_max_rate").cast("double").alias("chapter_max_rate"),
+    )
+    priced = (
+        items.join(lines, "hs_code", "left")
+        .join(item_rates, "item_record_id", "left")
+        .select(
+            "lrn",
+            F.struct(
+                F.col("hs_code"),
+                F.coalesce(F.col("hs6"), F.substring("hs_code", 1, 6)).alias("hs6"),
+                F.coalesce(F.col("chapter"), F.substring("hs_code", 1, 2)).alias("chapter"),
+                F.coalesce(F.col("origin_country"), F.lit("??")).alias("origin"),
+                _log_ratio("customs_value_national", "net_mass_kg").alias("log_uv_kg"),
+                _log_ratio("customs_value_national", "quantity_tariff_unit").alias("log_uv_unit"),
+                F.col("line_rate"),
+                F.col("chapter_max_rate"),
+                F.col("applied_rate").cast("double").alias("applied_rate"),
+            ).alias("item"),
+        )
+        .groupBy("lrn")
+        .agg(F.collect_list("item").alias("items"))
+    )
+    f = features
+    return f.join(priced, "lrn", "left").select(
+        "lrn",
+        "mrn",
+        "issue_date",
+        "office_code",
+        F.coalesce("route_key", F.lit("?")).alias("route_key"),
+        "importer_id",
+        "declarant_id",
+        "country_of_dispatch",
+        F.coalesce(F.col("importer_is_natural_person").cast("double"), F.lit(0.0)).alias(
+            "natural_person"
+        ),
+        F.coalesce("items", F.array()).alias("items"),
+        *[_num(c) for c in ("n_items", "n_hs6", "n_origins", "n_versions", "n_resent")],
+        F.log1p(
+            F.greatest(F.coalesce(f.value_national.cast("double"), F.lit(0.0)), F.lit(0.0))
+        ).alias("log_value"),
+        F.log1p(F.greatest(F.coalesce(f.net_mass_kg.cast("double"), F.lit(0.0)), F.lit(0.0))).alias(
+            "log_mass"
+        ),
+        F.when(F.col("trip_distance_km").isNotNull(), 1.0).otherwise(0.0).alias("is_transit"),
+        *[
+            _num(c)
+            for c in (
+                "trip_seal_anomaly",
+                "trip_route_deviation",
+                "trip_long_stop",
+                "trip_device_silent",
+                "has_hs2017_code",
+                "max_item_flags",
+            )
+        ],
+        F.coalesce(
+            f.declared_taxes.cast("double") / F.nullif(f.value_national.cast("double"), F.lit(0)),
+            F.lit(0.0),
+        ).alias("declared_tax_rate"),
+        _item_max("chapter_max_rate - line_rate").alias("rate_gap"),
+        _item_max("line_rate - applied_rate").alias("pref_gap"),
+        F.coalesce(F.col("underpaid").cast("double"), F.lit(0.0)).alias("underpaid"),
+        F.col("label_non_compliant").cast("double").alias("label"),
+        F.coalesce(F.col("additional_duty").cast("double"), F.lit(0.0)).alias("additional_duty"),
+    )
+
+
+def _log_ratio(value: str, per: str) -> F.Column:
+    v, p = F.col(value).cast("double"), F.col(per).cast("double")
+    return F.when((v > 0) & (p > 0), F.log(v / p))
+
+
+def _num(name: str) -> F.Column:
+    return F.coalesce(F.col(name).cast("double"), F.lit(0.0)).alias(name)
+
+
+def _item_max(expression: str) -> F.Column:
+    """The largest non-null value of an item expression, 0 when none has one."""
+    values = F.expr(f"filter(transform(items, i -> {_on_item(expression)}), x -> x is not null)")
+    return F.coalesce(F.array_max(values), F.lit(0.0))
+
+
+def _on_item(expression: str) -> str:
+    for name in ("chapter_max_rate", "line_rate", "applied_rate"):
+        expression = expression.replace(name, f"i.{name}")
+    return expression
+
+
+# -- the fitted stages ---------------------------------------------------------------------------
+
+
+class _JsonTable(Params):
+    """A fitted table kept as a JSON param (persisted by the default params writer)."""
+
+    table = Param(Params._dummy(), "table", "fitted statistics (JSON)", TypeConverters.toString)
+
+    def tables(self) -> dict[str, Any]:
+        """The fitted statistics."""
+        return json.loads(self.getOrDefault(self.table))
+
+
+class UnitValueNorm(Estimator, DefaultParamsReadable, DefaultParamsWritable):
+    """Fits, per tariff line and origin, the median and robust spread of the log unit value
+    (per kg and per tariff unit) and each origin's share of the line's items."""
+
+    def _fit(self, dataset: DataFrame) -> UnitValueNormModel:
+        items = dataset.select(F.explode("items").alias("i")).select("i.*")
+        pct = F.array(F.lit(0.25), F.lit(0.5), F.lit(0.75))
+        stats = [
+            F.percentile_approx("log_uv_kg", pct, 200).alias("q_kg"),
+            F.percentile_approx("log_uv_unit", pct, 200).alias("q_unit"),
+            F.count("log_uv_kg").alias("n_kg"),
+            F.count("log_uv_unit").alias("n_unit"),
+            F.count(F.lit(1)).alias("n"),
+        ]
+        by_pair = items.groupBy("hs_code", "origin").agg(*stats).collect()
+        by_line = items.groupBy("hs_code").agg(*stats).collect()
+        table = {
+            "pair": {f"{r.hs_code}|{r.origin}": _norm_entry(r) for r in by_pair},
+            "line": {str(r.hs_code): _norm_entry(r) for r in by_line},
+        }
+        return UnitValueNormModel(table=json.dumps(table, separators=(",", ":")))
+
+
+def _norm_entry(row: Any) -> list[float | None]:
+    def med_sigma(q: list[float] | None, n: int) -> tuple[float | None, float | None]:
+        if not q or n < MIN_NORM_ITEMS:
+            return None, None
+        return q[1], max((q[2] - q[0]) / 1.349, ROBUST_SIGMA_FLOOR)
+
+    kg = med_sigma(row.q_kg, row.n_kg)
+    unit = med_sigma(row.q_unit, row.n_unit)
+    return [*kg, *unit, float(row.n)]
+
+
+class UnitValueNormModel(Model, _JsonTable, DefaultParamsReadable, DefaultParamsWritable):
+    """Adds ``uv_kg_dev``/``uv_unit_dev`` (lowest robust z of an item's log unit value against
+    its norm), ``uv_ratio`` (declared / norm unit value of that item), ``origin_share`` (the
+    rarest origin's share of its line) and the primary item's ``primary_hs6``/``primary_origin``."""
+
+    @keyword_only
+    def __init__(self, *, table: str = "{}") -> None:
+        super().__init__()
+        self._set(**self._input_kwargs)
+
+    def _transform(self, dataset: DataFrame) -> DataFrame:
+        spark = SparkSession.active()
+        fitted = self.tables()
+        rows = []
+        for kind in ("pair", "line"):
+            for key, (mk, sk, mu, su, n) in fitted[kind].items():
+                rows.append((kind, key, mk, sk, mu, su, n))
+        schema = "kind string, key string, mk double, sk double, mu double, su double, n double"
+        norms = F.broadcast(spark.createDataFrame(rows, schema))
+        pair = (
+            norms.where("kind = 'pair'").drop("kind").toDF("pk", "pmk", "psk", "pmu", "psu", "pn")
+        )
+        line = (
+            norms.where("kind = 'line'").drop("kind").toDF("lk", "lmk", "lsk", "lmu", "lsu", "ln")
+        )
+        items = dataset.select("lrn", F.explode("items").alias("i")).select("lrn", "i.*")
+        scored = (
+            items.join(pair, F.concat_ws("|", "hs_code", "origin") == F.col("pk"), "left")
+            .join(line, F.col("hs_code") == F.col("lk"), "left")
+            .select(
+                "lrn",
+                "hs_code",
+                "hs6",
+                "origin",
+                _z("log_uv_kg", "pmk", "psk", "lmk", "lsk").alias("z_kg"),
+                _z("log_uv_unit", "pmu", "psu", "lmu", "lsu").alias("z_unit"),
+                _ratio().alias("ratio"),
+                F.coalesce(F.col("pn") / F.col("ln"), F.lit(0.0)).alias("share"),
+            )
+        )
+        dev = F.least(F.coalesce("z_kg", F.lit(0.0)), F.coalesce("z_unit", F.lit(0.0)))
+        per_declaration = scored.groupBy("lrn").agg(
+            F.min("z_kg").alias("uv_kg_dev"),
+            F.min("z_unit").alias("uv_unit_dev"),
+            F.min_by(F.struct("ratio", "hs6", "origin"), dev).alias("p"),
+            F.min("share").alias("origin_share"),
+        )
+        return dataset.join(per_declaration, "lrn", "left").select(
+            *dataset.columns,
+            F.coalesce("uv_kg_dev", F.lit(0.0)).alias("uv_kg_dev"),
+            F.coalesce("uv_unit_dev", F.lit(0.0)).alias("uv_unit_dev"),
+            F.coalesce("p.ratio", F.lit(1.0)).alias("uv_ratio"),
+            F.coalesce("origin_share", F.lit(0.0)).alias("origin_share"),
+            F.coalesce("p.hs6", F.lit("?")).alias("primary_hs6"),
+            F.coalesce("p.origin", F.lit("?")).alias("primary_origin"),
+        )
+
+
+def _z(value: str, pair_med: str, pair_sig: str, line_med: str, line_sig: str) -> F.Column:
+    med = F.coalesce(F.col(pair_med), F.col(line_med))
+    sig = F.coalesce(F.col(pair_sig), F.col(line_sig))
+    return (F.col(value) - med) / sig
+
+
+def _ratio() -> F.Column:
+    """Declared over norm unit value (per tariff unit when known, else per kg)."""
+    unit = F.col("log_uv_unit") - F.coalesce("pmu", "lmu")
+    kg = F.col("log_uv_kg") - F.coalesce("pmk", "lmk")
+    return F.exp(F.coalesce(unit, kg))
+
+
+class TrainingProfiles(Estimator, DefaultParamsReadable, DefaultParamsWritable):
+    """Fits, per key of each profiled column, the smoothed non-compliance rate of the labelled
+    declarations (target encoding), the number of declarations and the underpayment rate."""
+
+    def _fit(self, dataset: DataFrame) -> TrainingProfilesModel:
+        # One pass over the window for every key (a job per key costs a scan each).
+        pairs = F.array(
+            *[
+                F.struct(F.lit(k).alias("col"), F.col(k).cast("string").alias("val"))
+                for k in PROFILE_KEYS
+            ]
+        )
+        rows = (
+            dataset.select(F.explode(pairs).alias("kv"), "label", "underpaid")
+            .groupBy("kv.col", "kv.val")
+            .agg(
+                F.sum("label").alias("pos"),
+                F.count("label").alias("n_lab"),
+                F.count(F.lit(1)).alias("n"),
+                F.sum("underpaid").alias("unpaid"),
+            )
+            .collect()
+        )
+        totals = {k: [0.0, 0, 0, 0.0] for k in ("all",)}
+        table: dict[str, Any] = {"keys": {k: {} for k in PROFILE_KEYS}}
+        for r in rows:
+            if r.col == PROFILE_KEYS[0]:  # every row counted once, through the first key
+                t = totals["all"]
+                t[0] += float(r.pos or 0)
+                t[1] += int(r.n_lab)
+                t[2] += int(r.n)
+                t[3] += float(r.unpaid or 0)
+            if r.val is not None:
+                table["keys"][r.col][r.val] = [
+                    float(r.pos or 0),
+                    int(r.n_lab),
+                    int(r.n),
+                    float(r.unpaid or 0),
+                ]
+        pos, n_lab, n, unpaid = totals["all"]
+        table["prior"] = pos / n_lab if n_lab else 0.0
+        table["pay_prior"] = unpaid / n if n else 0.0
+        return TrainingProfilesModel(table=json.dumps(table, separators=(",", ":")))
+
+
+class TrainingProfilesModel(Model, _JsonTable, DefaultParamsReadable, DefaultParamsWritable):
+    """Adds ``te_<key>`` (smoothed hit rate), ``n_<key>`` (labelled count), ``cnt_<key>``
+    (log of the training-window volume), ``pay_<key>`` (smoothed underpayment rate) and
+    ``new_importer`` (no declaration in the training window). Unseen keys get the priors."""
+
+    @keyword_only
+    def __init__(self, *, table: str = "{}") -> None:
+        super().__init__()
+        self._set(**self._input_kwargs)
+
+    def _transform(self, dataset: DataFrame) -> DataFrame:
+        spark = SparkSession.active()
+        fitted = self.tables()
+        prior, pay_prior = fitted["prior"], fitted["pay_prior"]
+        out = dataset
+        schema = "k string, pos double, n_lab long, n long, unpaid double"
+        for key in PROFILE_KEYS:
+            rows = [(k, *v) for k, v in fitted["keys"][key].items()]
+            table = F.broadcast(spark.createDataFrame(rows, schema)).toDF(
+                *[f"_{key}_{c}" for c in ("k", "pos", "n_lab", "n", "unpaid")]
+            )
+            pos, n_lab = (
+                F.coalesce(f"_{key}_pos", F.lit(0.0)),
+                F.coalesce(f"_{key}_n_lab", F.lit(0)),
+            )
+            n, unpaid = F.coalesce(f"_{key}_n", F.lit(0)), F.coalesce(f"_{key}_unpaid", F.lit(0.0))
+            out = (
+                out.join(table, out[key] == table[f"_{key}_k"], "left")
+                .withColumn(f"te_{key}", (pos + SMOOTHING * prior) / (n_lab + SMOOTHING))
+                .withColumn(f"n_{key}", n_lab.cast("double"))
+                .withColumn(f"cnt_{key}", F.log1p(n.cast("double")))
+                .withColumn(f"pay_{key}", (unpaid + SMOOTHING * pay_prior) / (n + SMOOTHING))
+                .drop(*[f"_{key}_{c}" for c in ("k", "pos", "n_lab", "n", "unpaid")])
+            )
+        return out.withColumn(
+            "new_importer", F.when(F.col("cnt_importer_id") == 0, 1.0).otherwise(0.0)
+        )
+
+
+class PositiveProbability(Transformer, DefaultParamsReadable, DefaultParamsWritable):
+    """Takes P(class 1) out of a classifier's probability vector into ``raw_risk``, the input
+    of the calibration stage."""
+
+    def _transform(self, dataset: DataFrame) -> DataFrame:
+        from pyspark.ml.functions import vector_to_array
+
+        return dataset.withColumn("raw_risk", vector_to_array("probability")[1])

@@ -1,0 +1,250 @@
+"""Training run: load, fit, evaluate against the baselines and the champion, log to MLflow,
+register, and promote the challenger only if it beats the champion on the same test window.
+
+``python -m spark_jobs.train.job --train-from D --train-to D --valid-to D --test-to D`` runs it
+under ``spark-submit``; ``lakehouse train`` is the same with the shared options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from lakehouse.settings import Settings
+from spark_jobs.train import tracking
+from spark_jobs.train.dataset import load_declarations, load_truth, simulator_truth_path
+from spark_jobs.train.evaluate import beats, evaluate
+from spark_jobs.train.features import feature_columns
+from spark_jobs.train.model import Windows, predict, train_models
+from spark_jobs.train.report import write_report
+
+log = logging.getLogger(__name__)
+PSI_SAMPLE_ROWS = 50_000
+# What the promotion rule and the registry's headline read: inspections are what an
+# administration can measure (the truth exists only in simulation).
+PROMOTION_POPULATION = "inspected"
+
+_EVAL_COLUMNS = [
+    "lrn",
+    "label",
+    "additional_duty",
+    "risk",
+    "expected_revenue",
+    "uv_kg_dev",
+    "uv_unit_dev",
+    "office_code",
+    "country_of_dispatch",
+    "natural_person",
+]
+
+
+@dataclass
+class TrainResult:
+    """What ``lakehouse train`` reports."""
+
+    risk_version: str
+    revenue_version: str
+    run_id: str
+    classifier: str
+    promoted: bool
+    promotion: str
+    headline: dict[str, Any]
+    report: str
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def text(self) -> str:
+        """Human summary."""
+        h = self.headline
+        lines = [
+            f"risk model v{self.risk_version} ({self.classifier}), revenue model "
+            f"v{self.revenue_version}, run {self.run_id}",
+            f"test window ({h['population']} declarations), top 5 %:",
+        ]
+        for name in ("risk_model", "revenue_ranking", "rule_unit_value", "random", "champion"):
+            if name in h:
+                v = h[name]
+                lines.append(
+                    f"  {name:<16} precision {v['precision']:6.1%}  revenue {v['revenue']:6.1%}"
+                )
+        lines.append(f"promotion: {self.promotion}")
+        lines.append(f"report: {self.report}")
+        return "\n".join(lines)
+
+
+def run_training(
+    spark: SparkSession,
+    settings: Settings,
+    windows: Windows,
+    *,
+    report_root: Path,
+    truth: Path | None = None,
+    only: str | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> TrainResult:
+    """The whole training run (see the module docstring)."""
+    spark.sparkContext.setCheckpointDir(str(report_root / "_checkpoints"))
+    frame = load_declarations(spark, settings).cache()
+    progress(f"{frame.count():,} declarations in the lake")
+    trained, test = train_models(frame, windows, only=only)
+    progress(f"chose {trained.chosen} (validation PR AUC {trained.validation_pr_auc})")
+    truth = truth or simulator_truth_path(settings)
+    test_rows = _test_frame(spark, trained, test, truth)
+    champ = tracking.champion(settings)
+    if champ is not None:
+        old_risk, _ = tracking.load_pair(settings, champ)
+        champ_scores = old_risk.transform(test).select("lrn", F.col("risk").alias("champion_risk"))
+        test_rows = test_rows.merge(champ_scores.toPandas(), on="lrn", how="left")
+    train_sample = _train_sample(trained, windows.split(frame)[0])
+    data = evaluate(test_rows, train_sample, feature_columns())
+    data["validation_pr_auc"] = trained.validation_pr_auc
+    data["classifier"] = trained.chosen
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    folder = report_root / f"train-{stamp}"
+    page, _ = write_report(data, folder, f"Risk and revenue models, test {windows.test_to}")
+    progress(f"evaluation report {page}")
+    measured = data["populations"][PROMOTION_POPULATION]["rankings"]
+    challenger = _at5(measured["risk_model"])
+    pair = tracking.log_training(
+        settings,
+        params={**windows.as_params(), "classifier": trained.chosen, **_count_params(trained)},
+        metrics=_metrics(data, challenger),
+        risk=trained.risk,
+        revenue=trained.revenue,
+        report_dir=folder,
+    )
+    promoted, why = _decide(champ, challenger, measured)
+    if promoted:
+        tracking.promote(settings, pair, why)
+    frame.unpersist()
+    return TrainResult(
+        pair.risk_version,
+        pair.revenue_version,
+        pair.run_id,
+        trained.chosen,
+        promoted,
+        why,
+        data["headline"],
+        str(page),
+        trained.counts,
+    )
+
+
+def _decide(champ: tracking.ModelPair | None, challenger: dict, measured: dict) -> tuple[bool, str]:
+    if champ is None:
+        return True, "first model: promoted to champion"
+    old = _at5(measured["champion"])
+    verdict = (
+        f"challenger precision {challenger['precision']:.1%} / revenue "
+        f"{challenger['revenue']:.1%} vs champion v{champ.risk_version} "
+        f"{old['precision']:.1%} / {old['revenue']:.1%} at 5 % on the same test window"
+    )
+    if beats(challenger, old):
+        return True, f"promoted: {verdict}"
+    return False, f"kept champion v{champ.risk_version}: {verdict}"
+
+
+def _at5(summary: dict) -> dict:
+    point = summary["at"]["5%"]
+    return {"precision": point["precision"], "revenue": point["revenue"]}
+
+
+def _count_params(trained: Any) -> dict[str, int]:
+    return {f"rows_{k}": v for k, v in trained.counts.items()}
+
+
+def _metrics(data: dict, challenger: dict) -> dict[str, float]:
+    out = {"precision_at_5": challenger["precision"], "revenue_at_5": challenger["revenue"]}
+    for pop, body in data["populations"].items():
+        for name, summary in body["rankings"].items():
+            for share, point in summary["at"].items():
+                tag = f"{pop}.{name}.at_{share.rstrip('%')}"
+                out[f"{tag}.precision"] = point["precision"]
+                out[f"{tag}.revenue"] = point["revenue"]
+            for auc in ("pr_auc", "roc_auc"):
+                if summary[auc] is not None:
+                    out[f"{pop}.{name}.{auc}"] = summary[auc]
+    for name, value in data["validation_pr_auc"].items():
+        out[f"validation.{name}.pr_auc"] = value
+    return out
+
+
+def _test_frame(spark: SparkSession, trained: Any, test: DataFrame, truth: Path | None):
+    scored = predict(trained.risk, trained.revenue, test).select(*_EVAL_COLUMNS)
+    if truth is not None:
+        scored = scored.join(load_truth(spark, truth), "lrn", "left")
+    return scored.toPandas()
+
+
+def _train_sample(trained: Any, train: DataFrame) -> pd.DataFrame:
+    rows = trained.risk.transform(train).select(*feature_columns(), "risk")
+    n = rows.count()
+    if n > PSI_SAMPLE_ROWS:
+        rows = rows.sample(fraction=PSI_SAMPLE_ROWS / n, seed=1)
+    return rows.toPandas()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The training options (shared by ``lakehouse train`` and this module's main)."""
+    for flag in ("--train-from", "--train-to", "--valid-to", "--test-to"):
+        parser.add_argument(flag, type=date.fromisoformat, required=True, metavar="YYYY-MM-DD")
+    parser.add_argument(
+        "--report-dir",
+        type=Path,
+        default=Path("reports") / "models",
+        help="where evaluation reports go (default: reports/models)",
+    )
+    parser.add_argument(
+        "--truth",
+        type=Path,
+        default=None,
+        help="folder of ground-truth parquet (lrn, is_fraud, duty_evaded) to measure selection "
+        "bias; default: the simulator's, when the lake has one",
+    )
+    parser.add_argument(
+        "--classifier",
+        choices=("gbt", "random_forest", "logistic_regression"),
+        default=None,
+        help="try only this classifier (default: all three, chosen on validation)",
+    )
+
+
+def windows_from(args: argparse.Namespace) -> Windows:
+    """The windows the arguments name (checked: train-from <= train-to < valid-to < test-to)."""
+    return Windows(args.train_from, args.train_to, args.valid_to, args.test_to)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point for ``spark-submit``."""
+    from lakehouse.settings import get_settings
+    from lakehouse.spark import get_spark
+
+    parser = argparse.ArgumentParser(description="Train the risk and revenue models.")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    spark = get_spark(settings, app_name="lakehouse-train")
+    result = run_training(
+        spark,
+        settings,
+        windows_from(args),
+        report_root=args.report_dir,
+        truth=args.truth,
+        only=args.classifier,
+        progress=lambda m: print(m, file=sys.stderr),
+    )
+    print(result.text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""The model commands refuse bad input with one line and exit 2, before any JVM starts."""
+
+from __future__ import annotations
+
+import pytest
+
+from lakehouse.cli.main import main
+from lakehouse.settings import load_settings
+
+pytestmark = pytest.mark.unit
+
+
+def test_train_windows_out_of_order_is_one_line_exit_2(capsys, tmp_path) -> None:
+    code = main(
+        [
+            "train",
+            "--lake-root",
+            str(tmp_path),
+            "--train-from",
+            "2026-11-05",
+            "--train-to",
+            "2026-11-01",
+            "--valid-to",
+            "2026-11-06",
+            "--test-to",
+            "2026-11-07",
+        ]
+    )
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.count("\n") == 0 and "train-from <= train-to < valid-to < test-to" in err
+
+
+def test_score_needs_a_date(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["score"])
+    assert exit_info.value.code == 2
+    assert "--date" in capsys.readouterr().err
+
+
+def test_models_promote_without_a_version_is_refused(capsys, tmp_path) -> None:
+    assert main(["models", "promote", "--lake-root", str(tmp_path)]) == 2
+    assert "--version is missing" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("raw", ["1.5", "-0.1", "five"])
+def test_capacity_and_control_rate_must_be_shares(raw: str) -> None:
+    from lakehouse.errors import SettingsError
+
+    with pytest.raises(SettingsError, match="LAKEHOUSE_CONTROL_RATE"):
+        load_settings({"LAKEHOUSE_CONTROL_RATE": raw})
+    assert load_settings({"LAKEHOUSE_CONTROL_RATE": "0.02"}).control_rate == 0.02

@@ -2,14 +2,28 @@
 
 In-process, so the server shares this process's session: the same jars, Delta, ``s3a://``
 options and catalog as ``lakehouse transform`` (a separate JVM would see another catalog).
+
+Why the address goes through the environment: Spark 4.2 builds the server's HiveConf with
+every Hive default laid over the session's options, so ``hive.server2.thrift.port`` and
+``bind.host`` set on the session are ignored (it bound ``*:10000`` whatever was asked). The
+server reads ``HIVE_SERVER2_THRIFT_PORT`` / ``HIVE_SERVER2_THRIFT_BIND_HOST`` from the JVM's
+environment first, and the JVM inherits this process's environment when it starts: so they
+are set before the session is built, and the listening address is checked afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import socket
 import time
 
 from lakehouse.cli.common import add_command, progress, settings_from
+from lakehouse.errors import LakehouseError
+
+
+class ServeError(LakehouseError):
+    """The Thrift server did not come up on the address asked for."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,24 +36,42 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1", help="bind address (default loopback)")
     parser.add_argument("--port", type=int, default=10000)
+    parser.add_argument(
+        "--start-timeout", type=float, default=300.0, help="seconds to wait for the listener"
+    )
     parser.set_defaults(handler=run)
 
 
-def start_thrift_server(spark, settings, host: str, port: int):
-    """Start HiveServer2 on the session; returns the server (call ``stop()`` to end it)."""
+def thrift_address_env(host: str, port: int) -> None:
+    """Put the listening address where HiveServer2 reads it; before the JVM starts."""
+    os.environ["HIVE_SERVER2_THRIFT_BIND_HOST"] = host
+    os.environ["HIVE_SERVER2_THRIFT_PORT"] = str(port)
+
+
+def start_thrift_server(spark, settings):
+    """Start HiveServer2 on the session (catalog synced, functions registered)."""
     from lakehouse.catalog import sync_catalog
     from lakehouse.transform import register_functions
 
     register_functions(spark, settings)
     sync_catalog(spark, settings)
-    # HiveServer2 builds its HiveConf from the context's Hadoop configuration (session SQL
-    # options set now would be ignored and it would bind the default 0.0.0.0:10000).
-    hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()
-    hadoop_conf.set("hive.server2.thrift.bind.host", host)
-    hadoop_conf.set("hive.server2.thrift.port", str(port))
     jvm = spark.sparkContext._jvm
     server_class = jvm.org.apache.spark.sql.hive.thriftserver.HiveThriftServer2
     return server_class.startWithContext(spark._jsparkSession.sqlContext())
+
+
+def wait_listening(host: str, port: int, timeout: float) -> None:
+    """Return once something accepts on host:port, or raise ServeError."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex((host, port)) == 0:
+                return
+        time.sleep(0.5)
+    raise ServeError(
+        f"HiveServer2 is not listening on {host}:{port} after {timeout:.0f} s "
+        "(was the Spark session started before the address was set?)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,10 +80,12 @@ def run(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     say = progress("serve")
+    thrift_address_env(args.host, args.port)
     spark = get_spark(settings, app_name="lakehouse-serve")
-    server = start_thrift_server(spark, settings, args.host, args.port)
-    say(f"HiveServer2 on {args.host}:{args.port} (jdbc:hive2://{args.host}:{args.port}/gold)")
+    server = start_thrift_server(spark, settings)
     try:
+        wait_listening(args.host, args.port, args.start_timeout)
+        say(f"HiveServer2 on {args.host}:{args.port} (jdbc:hive2://{args.host}:{args.port}/gold)")
         while True:
             time.sleep(3600)
     finally:

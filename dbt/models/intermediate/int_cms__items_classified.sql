@@ -15,9 +15,10 @@ valid as (
 hs2017 as (select distinct hs2017 from {{ ref('hs_correlation_2017_2022') }}),
 -- How often each HS 2022 national line is declared: decides between split candidates.
 popularity as (
-    select hs_digits as code, count(*) as n from valid
-    where hs_valid and substr(hs_digits, 1, 6) not in (select hs2017 from hs2017)
-    group by hs_digits
+    select v.hs_digits as code, count(*) as n
+    from valid v left anti join hs2017 h on h.hs2017 = substr(v.hs_digits, 1, 6)
+    where v.hs_valid
+    group by v.hs_digits
 ),
 candidates as (
     select v.item_record_id, concat(c.hs2022, substr(v.hs_digits, 7)) as code,

@@ -33,15 +33,24 @@ pair_trips as (
     select office_of_departure, office_of_destination, count(distinct trip_id) as n_trips
     from cells group by office_of_departure, office_of_destination
 ),
+-- Every cell within one cell of a position, per trip: the trip "covers" it. A cell is on the
+-- corridor when another trip covers it too; its own trip always does. Equi-joins and
+-- aggregates only, so the cost grows with positions, not with positions squared.
+coverage as (
+    select office_of_departure, office_of_destination, cy + dy as cy, cx + dx as cx,
+        count(distinct trip_id) as n_covering
+    from cells
+    lateral view explode(array(-1, 0, 1)) ny as dy
+    lateral view explode(array(-1, 0, 1)) nx as dx
+    group by office_of_departure, office_of_destination, cy + dy, cx + dx
+),
 covered as (
-    select c.trip_id, c.cy, c.cx, count(o.trip_id) > 0 as on_corridor
+    select c.trip_id, c.cy, c.cx, coalesce(v.n_covering, 1) > 1 as on_corridor
     from cells c
-    left join cells o
-      on o.office_of_departure <=> c.office_of_departure
-     and o.office_of_destination <=> c.office_of_destination
-     and o.trip_id <> c.trip_id
-     and o.cy between c.cy - 1 and c.cy + 1 and o.cx between c.cx - 1 and c.cx + 1
-    group by c.trip_id, c.cy, c.cx
+    left join coverage v
+      on v.office_of_departure <=> c.office_of_departure
+     and v.office_of_destination <=> c.office_of_destination
+     and v.cy = c.cy and v.cx = c.cx
 ),
 steps as (
     select o.*, cv.on_corridor,

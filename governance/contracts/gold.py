@@ -179,7 +179,6 @@ class FctTransitTrips(TransitTripColumns):
     declarant_id: S = column("pseudonymized")
 
     class Config:
-        unique = ["trip_id"]
         metadata = {"owner": "customs-transit", "source_system": "ects+cms"}
 
 
@@ -203,7 +202,6 @@ class DimTariffLines(TariffLineColumns):
     """One row per HS 2022 tariff line seen in declarations."""
 
     class Config:
-        unique = ["hs_code"]
         metadata = {"owner": OWNER, "source_system": "cms"}
 
 

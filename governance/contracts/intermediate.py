@@ -199,7 +199,6 @@ class IntTariffLines(TariffLineColumns):
     """One row per HS 2022 tariff line seen in declarations."""
 
     class Config:
-        unique = ["hs_code"]
         metadata = {"owner": OWNER, "source_system": "cms"}
 
 
@@ -207,7 +206,6 @@ class IntEctsTrips(TransitTripColumns):
     """Rule 6: one row per transit trip."""
 
     class Config:
-        unique = ["trip_id"]
         metadata = {"owner": "customs-transit", "source_system": "ects"}
 
 

@@ -1,9 +1,10 @@
 """Column groups that tables of two zones share (staging keeps a source's columns, a mart
 passes an intermediate model's columns on).
 
-A table's model inherits its group and adds its own zone's columns, so a rule about, say, a
-GPS position is written once for ``bronze.ects_events`` and ``silver.stg_ects__events``, and
-a tariff line's for ``silver.int_tariff_lines`` and ``gold.dim_tariff_lines``.
+A table's model inherits its group (and the group's key) and adds its own zone's columns, so
+a rule about, say, a GPS position is written once for ``bronze.ects_events`` and
+``silver.stg_ects__events``, and a tariff line's for ``silver.int_tariff_lines`` and
+``gold.dim_tariff_lines``.
 """
 
 # No ``from __future__ import annotations``: pandera reads the column types from annotations.
@@ -95,6 +96,9 @@ class TariffLineColumns(DataFrameModel):
     duty_rate: DEC = column(ge=0)
     n_items_declared: BIG = column(nullable=False, ge=1)
 
+    class Config:
+        unique = ["hs_code"]  # noqa: RUF012 (pandera reads a plain class attribute)
+
 
 class TransitTripColumns(DataFrameModel):
     """A transit trip from its tracking events (rule 6): extent, gaps, stops and anomalies."""
@@ -122,3 +126,6 @@ class TransitTripColumns(DataFrameModel):
     anomaly_route_deviation: BOOL = column(nullable=False)
     anomaly_long_stop: BOOL = column(nullable=False)
     anomaly_device_silent: BOOL = column(nullable=False)
+
+    class Config:
+        unique = ["trip_id"]  # noqa: RUF012 (pandera reads a plain class attribute)

@@ -215,7 +215,50 @@ class MlDeclarationFeatures(DataFrameModel):
 
     class Config:
         unique = ["lrn"]
-        metadata = {"owner": "customs-risk-management", "source_system": "lakehouse"}
+        metadata = {
+            "owner": "customs-risk-management",
+            "source_system": "lakehouse",
+            # The features a model reads: codes, counts, amounts and flags, no party names.
+            "pii": _pii(
+                none=(
+                    "additional_duty",
+                    "assessed",
+                    "collected",
+                    "country_of_dispatch",
+                    "declared_taxes",
+                    "exporter_country",
+                    "gap",
+                    "has_hs2017_code",
+                    "importer_declarations",
+                    "importer_is_natural_person",
+                    "inspection_channel",
+                    "inspection_result",
+                    "issue_date",
+                    "label_non_compliant",
+                    "max_item_flags",
+                    "min_unit_value_national",
+                    "mrn",
+                    "n_hs6",
+                    "n_items",
+                    "n_origins",
+                    "n_resent",
+                    "n_versions",
+                    "net_mass_kg",
+                    "office_code",
+                    "overpaid",
+                    "procedure_code",
+                    "route_key",
+                    "transport_mode",
+                    "trip_device_silent",
+                    "trip_distance_km",
+                    "trip_long_stop",
+                    "trip_route_deviation",
+                    "trip_seal_anomaly",
+                    "underpaid",
+                    "value_national",
+                )
+            ),
+        }
 
 
 def non_negative(col: str) -> Rule:

@@ -44,5 +44,6 @@ def test_intermediate_and_seed_contracts_pass_on_the_built_lake(
     results = [r for r in outcome.run.results if r.table in ours]
     checked = {r.table: r.rows_checked for r in results}
     assert set(checked) == ours, f"not checked: {sorted(ours - set(checked))}"
-    assert all(rows > 0 for rows in checked.values()), checked
+    # A lake whose bronze lacks no required field rejects nothing: rejected_rows may be empty.
+    assert all(rows > 0 for table, rows in checked.items() if table != "silver.rejected_rows")
     assert [r.describe() for r in results if r.status == FAIL] == []

@@ -11,9 +11,10 @@ from governance.contracts.base import PII_CLASSES, CheckSpec, Contract, Rule
 
 
 def _all() -> dict[str, Contract]:
-    from governance.contracts import bronze, gold, silver
+    from governance.contracts import bronze, gold, intermediate, seeds, silver
 
-    return {c.table: c for c in (*bronze.CONTRACTS, *silver.CONTRACTS, *gold.CONTRACTS)}
+    modules = (bronze, silver, intermediate, seeds, gold)
+    return {c.table: c for module in modules for c in module.CONTRACTS}
 
 
 def contracts() -> dict[str, Contract]:

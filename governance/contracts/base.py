@@ -69,9 +69,20 @@ class Contract:
     received_column: str | None = None
 
     @property
+    def config(self) -> type:
+        """The model's ``Config`` merged with its bases' (as pandera builds the schema).
+
+        Why not ``model.Config``: pandera's pyspark models replace an inherited ``Config``
+        with an empty one, so a model that inherits its key and metadata from another (an
+        intermediate table from its staging model) has them only in the merged config.
+        """
+        self.model.to_schema()
+        return self.model.__config__ or self.model.Config
+
+    @property
     def metadata(self) -> Mapping[str, Any]:
         """The model's ``Config.metadata``: owner and source system."""
-        return getattr(self.model.Config, "metadata", None) or {}
+        return getattr(self.config, "metadata", None) or {}
 
     @property
     def owner(self) -> str:
@@ -109,7 +120,7 @@ class Contract:
     @property
     def key(self) -> tuple[str, ...]:
         """The columns that identify a row (pandera ``Config.unique``), or none."""
-        unique = getattr(self.model.Config, "unique", None) or ()
+        unique = getattr(self.config, "unique", None) or ()
         return (unique,) if isinstance(unique, str) else tuple(unique)
 
     def schema(self) -> pa.DataFrameSchema:

@@ -17,13 +17,13 @@ from pyspark.sql import functions as F
 from governance.contracts import reference
 from governance.contracts import rules as r
 from governance.contracts.base import Contract, Rule, column
+from governance.contracts.shared import HsClassification, TariffLineColumns, TransitTripColumns
 
 S, D, TS, BIG, BOOL = T.StringType(), T.DateType(), T.TimestampType(), T.LongType(), T.BooleanType()
 ARR_S = T.ArrayType(S, True)
 COUNTRIES = sorted(reference.countries())
 CURRENCIES = sorted(reference.currencies())
 OWNER = "customs-analytics"
-STATUSES = ["lodged", "accepted", "rejected", "released", "selected_for_inspection"]
 
 
 def _pii(*pseudonymized: str, none: tuple[str, ...] = ()) -> dict[str, str]:
@@ -35,7 +35,7 @@ class FctDeclarations(DataFrameModel):
 
     lrn: S = column(nullable=False)
     mrn: S = column()
-    status: S = column(nullable=False, isin=STATUSES)
+    status: S = column(nullable=False, isin=reference.declaration_statuses())
     issue_datetime: TS = column(nullable=False)
     issue_date: D = column()
     office_code: S = column(nullable=False)
@@ -82,13 +82,11 @@ class FctDeclarations(DataFrameModel):
         }
 
 
-class FctDeclarationItems(DataFrameModel):
+class FctDeclarationItems(HsClassification):
     """One row per goods item of a current declaration."""
 
     item_record_id: S = column(nullable=False)
     lrn: S = column(nullable=False)
-    hs_code: S = column(str_matches=r"^[0-9]{6,10}$")
-    hs_version_declared: S = column(isin=["HS2017", "HS2022"])
     origin_country: S = column(isin=COUNTRIES)
     value_currency: S = column(isin=CURRENCIES)
     importer_id: S = column("pseudonymized")
@@ -104,7 +102,6 @@ class FctDeclarationItems(DataFrameModel):
             "pii": _pii(
                 none=(
                     "item_no",
-                    "hs6",
                     "hs_code_declared",
                     "description",
                     "procedure_code",
@@ -175,16 +172,14 @@ class FctInspections(DataFrameModel):
         }
 
 
-class FctTransitTrips(DataFrameModel):
-    """One row per transit trip."""
+class FctTransitTrips(TransitTripColumns):
+    """One row per transit trip, with its declaration's parties."""
 
-    trip_id: S = column(nullable=False)
     lrn: S = column()
     importer_id: S = column("pseudonymized")
     declarant_id: S = column("pseudonymized")
 
     class Config:
-        unique = ["trip_id"]
         metadata = {"owner": "customs-transit", "source_system": "ects+cms"}
 
 
@@ -204,22 +199,11 @@ class DimTraders(DataFrameModel):
         metadata = {"owner": OWNER, "source_system": "cms"}
 
 
-class DimTariffLines(DataFrameModel):
+class DimTariffLines(TariffLineColumns):
     """One row per HS 2022 tariff line seen in declarations."""
 
-    hs_code: S = column(nullable=False, str_matches=r"^[0-9]{6,10}$")
-    hs6: S = column(str_matches=r"^[0-9]{6}$")
-    chapter: S = column(str_matches=r"^[0-9]{2}$")
-    tariff_unit: S = column()
-    n_items_declared: BIG = column(ge=0)
-
     class Config:
-        unique = ["hs_code"]
-        metadata = {
-            "owner": OWNER,
-            "source_system": "cms",
-            "pii": _pii(none=("duty_rate",)),
-        }
+        metadata = {"owner": OWNER, "source_system": "cms"}
 
 
 class MlDeclarationFeatures(DataFrameModel):
@@ -232,7 +216,50 @@ class MlDeclarationFeatures(DataFrameModel):
 
     class Config:
         unique = ["lrn"]
-        metadata = {"owner": "customs-risk-management", "source_system": "lakehouse"}
+        metadata = {
+            "owner": "customs-risk-management",
+            "source_system": "lakehouse",
+            # The features a model reads: codes, counts, amounts and flags, no party names.
+            "pii": _pii(
+                none=(
+                    "additional_duty",
+                    "assessed",
+                    "collected",
+                    "country_of_dispatch",
+                    "declared_taxes",
+                    "exporter_country",
+                    "gap",
+                    "has_hs2017_code",
+                    "importer_declarations",
+                    "importer_is_natural_person",
+                    "inspection_channel",
+                    "inspection_result",
+                    "issue_date",
+                    "label_non_compliant",
+                    "max_item_flags",
+                    "min_unit_value_national",
+                    "mrn",
+                    "n_hs6",
+                    "n_items",
+                    "n_origins",
+                    "n_resent",
+                    "n_versions",
+                    "net_mass_kg",
+                    "office_code",
+                    "overpaid",
+                    "procedure_code",
+                    "route_key",
+                    "transport_mode",
+                    "trip_device_silent",
+                    "trip_distance_km",
+                    "trip_long_stop",
+                    "trip_route_deviation",
+                    "trip_seal_anomaly",
+                    "underpaid",
+                    "value_national",
+                )
+            ),
+        }
 
 
 def non_negative(col: str) -> Rule:
@@ -242,13 +269,7 @@ def non_negative(col: str) -> Rule:
 
 def assessed_matches_collected() -> Rule:
     """Per office and day, revenue collected agrees with revenue assessed, within tolerance."""
-    return Rule(
-        "collected:assessed_matches_collected",
-        "collected",
-        "cross_column",
-        lambda: r.close(F.col("assessed"), F.col("collected")),
-        "collected revenue must match assessed revenue per office and day (tolerance)",
-    )
+    return r.agrees("collected", "assessed", "assessed_matches_collected")
 
 
 def _gold(name: str, model: type[DataFrameModel], *rules: Rule) -> Contract:
@@ -284,8 +305,8 @@ CONTRACTS: tuple[Contract, ...] = (
         assessed_matches_collected(),
     ),
     _gold("fct_inspections", FctInspections, non_negative("additional_duty")),
-    _gold("fct_transit_trips", FctTransitTrips),
+    _gold("fct_transit_trips", FctTransitTrips, r.ordered("started_at", "ended_at")),
     _gold("dim_traders", DimTraders, r.ordered("first_seen_at", "last_seen_at")),
-    _gold("dim_tariff_lines", DimTariffLines, non_negative("duty_rate")),
+    _gold("dim_tariff_lines", DimTariffLines),
     _gold("ml_declaration_features", MlDeclarationFeatures),
 )

@@ -16,8 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pycountry
+import yaml
 
 SEEDS_DIR = Path(__file__).resolve().parents[2] / "dbt" / "seeds"
+DBT_PROJECT = SEEDS_DIR.parent / "dbt_project.yml"
 _seeds_dir = [SEEDS_DIR]
 
 
@@ -62,6 +64,28 @@ def withdrawn_hs_subheadings() -> frozenset[str]:
     """
     old = _seed_column("hs_correlation_2017_2022", "hs2017")
     return old - _seed_column("hs_correlation_2017_2022", "hs2022")
+
+
+@functools.cache
+def response_statuses() -> tuple[str, ...]:
+    """The declaration statuses silver names (the dbt var ``response_status_names``).
+
+    The transformation maps the CMS's response status codes to these names; a code it does
+    not know becomes ``status_<code>``, which no contract accepts: a new code needs a name.
+    """
+    try:
+        project = yaml.safe_load(DBT_PROJECT.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ReferenceDataError(f"cannot read {DBT_PROJECT}: {exc}") from exc
+    names = (project.get("vars") or {}).get("response_status_names")
+    if not isinstance(names, dict) or not names:
+        raise ReferenceDataError(f"{DBT_PROJECT} has no var response_status_names")
+    return tuple(sorted({str(name) for name in names.values()}))
+
+
+def declaration_statuses() -> list[str]:
+    """A current declaration's statuses: ``lodged`` until Customs answers, then the names."""
+    return ["lodged", *response_statuses()]
 
 
 @contextlib.contextmanager

@@ -127,6 +127,17 @@ def close(a: Column, b: Column) -> Column:
     return F.abs(a - b) <= allowed
 
 
+def agrees(column: str, expr: str, name: str) -> Rule:
+    """A column agrees with a SQL expression of its row's columns, within tolerance."""
+    return Rule(
+        f"{column}:{name}",
+        column,
+        "cross_column",
+        lambda: close(F.col(column), F.expr(expr)),
+        f"{column} must agree with {expr} (tolerance)",
+    )
+
+
 def invoice_matches_items() -> Rule:
     """Items' customs values add up to the invoice amount, converted where currencies differ.
 
@@ -184,4 +195,19 @@ def ordered(first: str, second: str, *, strict: bool = False) -> Rule:
         "cross_column",
         lambda: (F.col(second) > F.col(first)) if strict else (F.col(second) >= F.col(first)),
         f"{second} must come after {first}",
+    )
+
+
+def null_exactly_when(column: str, condition: str, name: str) -> Rule:
+    """``column`` is null exactly when a SQL condition holds (e.g. no rule for a kept row).
+
+    Why: a disposition or a derived code is explained by its companion column, so a row whose
+    reason is missing (or given where none applies) is a transformation defect.
+    """
+    return Rule(
+        f"{column}:{name}",
+        column,
+        "cross_column",
+        lambda: F.col(column).isNull() == F.expr(condition),
+        f"{column} must be null exactly when {condition}",
     )

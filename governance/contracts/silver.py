@@ -42,8 +42,8 @@ class _Provenance(DataFrameModel):
     bronze_flags: ARR_S = column()
 
 
-class StgCmsDeclarations(_Provenance):
-    """One row per bronze declaration message."""
+class CmsDeclarationHeader(DataFrameModel):
+    """A declaration's header as staged: kept by the current-declaration model as it is."""
 
     lrn: S = column(nullable=False)
     declaration_type: S = column()
@@ -60,8 +60,6 @@ class StgCmsDeclarations(_Provenance):
     invoice_amount: DEC = column(ge=0)
     invoice_currency: S = column(isin=CURRENCIES)
     exchange_rate: DEC = column(gt=0)
-    total_duty: DEC = column(ge=0)
-    total_duty_currency: S = column(isin=CURRENCIES)
     importer_id: S = column("pseudonymized")
     importer_name: S = column("pseudonymized")
     importer_is_natural_person: BOOL = column()
@@ -71,6 +69,13 @@ class StgCmsDeclarations(_Provenance):
     exporter_name: S = column("pseudonymized")
     exporter_country: S = column(isin=COUNTRIES)
     n_items: INT = column(ge=0)
+
+
+class StgCmsDeclarations(_Provenance, CmsDeclarationHeader):
+    """One row per bronze declaration message."""
+
+    total_duty: DEC = column(ge=0)
+    total_duty_currency: S = column(isin=CURRENCIES)
     content_hash: S = column(nullable=False, str_matches=HEX64)
     syntax: S = column()
 
@@ -79,26 +84,31 @@ class StgCmsDeclarations(_Provenance):
         metadata = {"owner": OWNER, "source_system": "cms"}
 
 
-class StgCmsDeclarationItems(_Provenance):
-    """One row per goods item of every declaration message."""
+class CmsItemColumns(DataFrameModel):
+    """A goods item as declared: staged, then carried into the current items with rules 2-4."""
 
     item_record_id: S = column(nullable=False, str_matches=HEX64)
     lrn: S = column(nullable=False)
     item_no: INT = column(nullable=False, ge=1)
     hs_code_declared: S = column(str_matches=r"^[0-9]{6,10}$")
-    hs_code_list: S = column()
     procedure_code: S = column(str_matches=r"^[0-9A-Z]{4}$")
     description: S = column()
     origin_country: S = column(isin=COUNTRIES)
     customs_value: DEC = column(ge=0)
     value_currency: S = column(isin=CURRENCIES)
-    statistical_value: DEC = column(ge=0)
     gross_mass: DEC = column(ge=0)
     net_mass: DEC = column(ge=0)
     mass_unit: S = column()
     quantity: DEC = column(ge=0)
     quantity_unit: S = column()
     packages: INT = column(ge=0)
+
+
+class StgCmsDeclarationItems(_Provenance, CmsItemColumns):
+    """One row per goods item of every declaration message."""
+
+    hs_code_list: S = column()
+    statistical_value: DEC = column(ge=0)
 
     class Config:
         unique = ["item_record_id"]

@@ -93,21 +93,34 @@ def test_every_check_has_a_predicate_or_key(table: str) -> None:
     assert all(c.predicate is not None or c.key for c in checks)
 
 
-DBT_MODELS = Path(__file__).resolve().parents[3] / "dbt" / "models"
-ZONE_OF_FOLDER = {"staging": "silver", "marts": "gold"}
+DBT_PROJECT = Path(__file__).resolve().parents[3] / "dbt"
+ZONE_OF_FOLDER = {"staging": "silver", "intermediate": "silver", "marts": "gold"}
 
 
-def dbt_models() -> list[str]:
-    """``zone.model`` for every staging and mart model of the dbt project in this checkout."""
+def dbt_tables() -> list[str]:
+    """``zone.name`` of every model (each folder's zone) and seed of this checkout's dbt project."""
     found = []
     for folder, zone in ZONE_OF_FOLDER.items():
-        found += [f"{zone}.{p.stem}" for p in sorted((DBT_MODELS / folder).rglob("*.sql"))]
-    return found
+        found += [
+            f"{zone}.{p.stem}" for p in sorted((DBT_PROJECT / "models" / folder).rglob("*.sql"))
+        ]
+    return found + [f"silver.{p.stem}" for p in sorted((DBT_PROJECT / "seeds").glob("*.csv"))]
 
 
-def test_every_staging_and_mart_model_has_a_contract() -> None:
-    models = dbt_models()
-    if not models:
-        pytest.skip("this checkout has no dbt staging or mart models yet")
-    missing = [m for m in models if m not in contracts()]
+def test_every_dbt_model_and_seed_has_a_contract() -> None:
+    tables = dbt_tables()
+    assert {
+        "silver.stg_cms__declarations",
+        "silver.int_ects__trips",
+        "silver.exchange_rates",
+        "gold.fct_declarations",
+    } <= set(tables), "the dbt project's folders moved"
+    missing = [t for t in tables if t not in contracts()]
     assert missing == [], f"dbt models without a contract in governance/contracts: {missing}"
+
+
+def test_every_silver_and_gold_contract_names_a_dbt_model_or_seed() -> None:
+    stale = sorted(
+        t for t in contracts() if t.split(".")[0] in {"silver", "gold"} and t not in dbt_tables()
+    )
+    assert stale == [], f"contracts for tables the dbt project no longer builds: {stale}"

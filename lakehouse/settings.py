@@ -77,6 +77,10 @@ class Settings:
     xsd_path: str | None = None
     pg_dsn: str | None = field(default=None, repr=False)
     landing_settle_seconds: float = 30.0
+    # A batch with at most this many new files and MB is parsed in local processes and
+    # committed with delta-rs, with no JVM; a larger one (a backfill) is parsed by Spark.
+    ingest_local_max_files: int = 1000
+    ingest_local_max_mb: float = 256.0
 
     @property
     def spark_jars_dir(self) -> Path:
@@ -171,10 +175,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         xsd_path=env.get("LAKEHOUSE_XSD_PATH") or None,
         pg_dsn=_pg_dsn(env, name),
         landing_settle_seconds=settle,
+        ingest_local_max_files=int(
+            _seconds(env, "LAKEHOUSE_INGEST_LOCAL_MAX_FILES", 1000, unit="files")
+        ),
+        ingest_local_max_mb=_seconds(env, "LAKEHOUSE_INGEST_LOCAL_MAX_MB", 256.0, unit="MB"),
     )
 
 
-def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+def _seconds(env: Mapping[str, str], name: str, default: float, *, unit: str = "seconds") -> float:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -183,7 +191,7 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     except ValueError:
         value = -1.0
     if not value >= 0:
-        raise SettingsError(f"{name}={raw!r} is not a number of seconds >= 0")
+        raise SettingsError(f"{name}={raw!r} is not a number of {unit} >= 0")
     return value
 
 

@@ -169,7 +169,7 @@ def test_a_worker_stores_a_part_whenever_it_passes_the_size_limit(
         land(root, "erp/payments", f"{n}.ndjson", ndjson([payment(2 * n), payment(2 * n + 1)]))
         for n in range(3)
     ]
-    ctx = dataclasses.replace(_context(spark, settings, 1, ParseOptions()), part_bytes=1)
+    ctx = dataclasses.replace(_context(settings, 1, ParseOptions()), part_bytes=1)
     listing = pa.RecordBatch.from_pydict(
         {
             "path": [p.resolve().as_uri().replace("file:///", "file:/") for p in paths],

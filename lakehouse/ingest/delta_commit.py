@@ -32,7 +32,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -309,12 +309,14 @@ def commit_parts(
     settings: Settings, table: str, parts: list[PartFile], app_id: str, version: int
 ) -> bool:
     """Add the data files to the table in one transaction; False if it holds the version."""
-    from deltalake.transaction import AddAction
+    from deltalake.transaction import AddAction, RemoveAction
 
     dt = open_table(settings, table)
     if recorded(dt, app_id, version):
         return False
-    adds = [AddAction(p.name, p.size, {}, p.modified_ms, True, p.stats) for p in parts]
+    adds: list[AddAction | RemoveAction] = [
+        AddAction(p.name, p.size, {}, p.modified_ms, True, p.stats) for p in parts
+    ]
     dt.create_write_transaction(adds, "append", dt.schema(), **_commit_args(app_id, version))
     return True
 
@@ -339,10 +341,3 @@ def committed_names(dt: DeltaTable) -> set[str]:
     """Paths (relative to the table) of the data files in the table's snapshot."""
     adds = dt.get_add_actions(flatten=True)
     return set(adds.column("path").to_pylist()) if adds.num_rows else set()
-
-
-def to_datetime(value: date | datetime) -> datetime:
-    """A date or naive datetime as an aware UTC datetime (log rows are compared in UTC)."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime(value.year, value.month, value.day, tzinfo=UTC)

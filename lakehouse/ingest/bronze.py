@@ -4,26 +4,31 @@ How exactly-once holds, even when a run is killed at any point:
 
 1. **Parse.** New files are found by listing the landing zone and dropping those already in
    the file log with the same path, size and modification time (so only new files are read).
-   Spark's Python workers read, hash (SHA-256) and parse them once, and stage each target
-   table's rows as Parquet parts in a staging folder no reader looks at.
+   Workers (local processes for a small batch, Spark's Python workers for a large one) read,
+   hash (SHA-256) and parse them once, and write each target table's rows as final Parquet
+   data files inside the table's folder, named after the batch; no reader sees them until a
+   commit names them.
 2. **Plan.** A hash already in the log, or seen twice in the batch, marks a duplicate (the
-   same content under a new name): it is logged, and its staged rows are never appended. The
-   plan, every file with its batch id, is appended to the file log *before* any data is written.
-3. **Write.** Each bronze table, and the quarantine, gets one Delta append of its staged
-   parts. Every row carries its batch id. The staging folder is then removed.
+   same content under a new name): it is logged, and the few files holding its rows are
+   rewritten without them. The plan, every file with its batch id, is appended to the file
+   log *before* any table is committed.
+3. **Write.** Each bronze table, and the quarantine, gets one delta-rs commit adding its data
+   files (:mod:`lakehouse.ingest.delta_commit`): no row is rewritten. Every row carries its
+   batch id.
 4. **Commit.** The file log gets one ``committed`` row per file with its record counts.
 
 A run that finds a planned batch without its commit resumes that batch with exactly the
-planned files (new arrivals wait for the next batch). Each append is atomic, so a table
-holds all of a batch's rows or none, and every append carries its batch as a Delta
-application transaction (``txnAppId``/``txnVersion``): Delta itself skips a second append
-of a batch to a table, whoever sends it (a resume, or a second run that took the same
-batch id). A reader that needs whole batches across tables joins on the file log's
-committed rows.
+planned files (new arrivals wait for the next batch), after removing the data files no commit
+took. Each commit is atomic, so a table holds all of a batch's rows or none, and every commit
+carries its batch as a Delta application transaction (``txnAppId``/``txnVersion``): a second
+commit of a batch to a table is skipped, whoever sends it (a resume, or a second run that took
+the same batch id). A reader that needs whole batches across tables joins on the file log's
+committed rows. The file log itself is read and appended with delta-rs, so a run that finds
+nothing new, or only a few files, never starts a JVM.
 
 One writer at a time: a run holds the lake's lease (:mod:`lakehouse.ingest.lease`) from its
 first read of the log to its commit, so two runs never share a batch id or each other's
-staging folder. The lake must exist (``lakehouse init``): a run never creates tables, so a
+data files. The lake must exist (``lakehouse init``): a run never creates tables, so a
 mistyped lake root fails instead of growing an empty lake.
 
 Every entry of the landing zone is accounted for: ingested, quarantined (a file outside the

@@ -113,7 +113,7 @@ def _increment(settings, work: Path, files: int, seed: int) -> dict:
 
     extra = work / "increment"
     shutil.rmtree(extra, ignore_errors=True)
-    generate(str(extra), declarations=max(files * 2, 200), seed=seed + 1, day=date(2026, 11, 25))
+    generate(str(extra), declarations=files * 10, seed=seed + 1, day=date(2026, 11, 25))
     landed = sorted(p for p in (extra / "landing").rglob("*") if p.is_file())[:files]
     lake = Path(settings.lake_root.removeprefix("file://"))
     for path in landed:

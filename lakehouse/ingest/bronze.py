@@ -47,7 +47,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from lakehouse.errors import IngestError, LakeNotFoundError
@@ -89,6 +89,7 @@ if TYPE_CHECKING:
     from lakehouse.ingest.lease import Lease
 
 DEFAULT_MAX_FILES = 20000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # Delta application-transaction ids: one per kind of append, the batch id as the version.
 TXN_DATA = "lakehouse.bronze.ingest"
@@ -265,16 +266,18 @@ def ingest_landing(
     lease.check()
     # Parts a killed replay staged are never read (each replay parses again): remove them.
     LakeFiles(settings).remove_tree(staging_root(settings))
-    last_batch, open_batch = _log_state(_read_log(settings))
+    log = _read_log(settings)
+    last_batch, open_batch = _log_state(log)
     _remove_orphans(settings, open_batch or last_batch + 1, open_batch, run.say)
     if open_batch is not None:
-        planned = _planned_files(_read_log(settings), open_batch)
+        planned = _planned_files(log, open_batch)
         run.say(f"resuming batch {open_batch}: {len(planned)} planned files")
         primaries = [p for p in planned if p.duplicate_of is None]
         parsed = run.parse(open_batch, primaries)
         run.batch(open_batch, planned, parsed)
+        log = _read_log(settings)
     batch_id = last_batch
-    listed, candidates, changed = _new_files(settings, run.report, run.say)
+    listed, candidates, changed = _new_files(settings, log, run.report, run.say)
     run.say(f"{listed:,} files in the landing zone, {len(candidates):,} new")
     for start in range(0, len(candidates), max_files):
         chunk = candidates[start : start + max_files]
@@ -378,8 +381,24 @@ _LOG_COLUMNS = [
 
 
 def _read_log(settings: Settings) -> list[dict[str, Any]]:
-    """The file log's rows (delta-rs, no JVM); a day holds ~12,000 of them."""
-    return read_rows(settings, FILE_LOG.name, _LOG_COLUMNS).to_pylist()
+    """The file log's rows (delta-rs, no JVM); a day holds ~12,000 of them.
+
+    Times are read as integers and made datetimes here: pyarrow turns zoned timestamps into
+    Python values through pandas, whose import alone costs a run with nothing new ~1 s.
+    """
+    import pyarrow as pa
+
+    rows = read_rows(settings, FILE_LOG.name, _LOG_COLUMNS)
+    times = [i for i, f in enumerate(rows.schema) if pa.types.is_timestamp(f.type)]
+    for i in times:
+        rows = rows.set_column(i, rows.schema[i].name, rows.column(i).cast(pa.int64()))
+    out = rows.to_pylist()
+    names = [rows.schema[i].name for i in times]
+    for row in out:
+        for name in names:
+            if row[name] is not None:
+                row[name] = _EPOCH + timedelta(microseconds=row[name])
+    return out
 
 
 def _millis(value: datetime) -> int:
@@ -387,7 +406,7 @@ def _millis(value: datetime) -> int:
 
 
 def _new_files(
-    settings: Settings, report: IngestReport, say: Progress
+    settings: Settings, log: list[dict[str, Any]], report: IngestReport, say: Progress
 ) -> tuple[int, list[_Planned], dict[str, str]]:
     """(files listed, files to parse, changed paths -> their logged sha256), in path order.
 
@@ -405,11 +424,7 @@ def _new_files(
         return 0, [], {}
     listed = {f.path for f in listing.files}
     rows = sorted(
-        (
-            r
-            for r in _read_log(settings)
-            if r["status"] in SEEN_STATUSES and r["source_uri"] in listed
-        ),
+        (r for r in log if r["status"] in SEEN_STATUSES and r["source_uri"] in listed),
         key=lambda r: r["committed_at"] or datetime.min.replace(tzinfo=UTC),
     )
     known = {(r["source_uri"], int(r["size_bytes"]), _millis(r["modified_at"])) for r in rows}

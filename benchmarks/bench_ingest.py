@@ -121,7 +121,11 @@ def _increment(settings, work: Path, files: int, seed: int) -> dict:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
     t0 = time.perf_counter()
-    report = ingest_landing(None, settings)
+    report = ingest_landing(
+        None,
+        settings,
+        progress=lambda m: print(f"  [increment] {time.perf_counter() - t0:6.2f}s {m}", flush=True),
+    )
     to_bronze = time.perf_counter() - t0
     t1 = time.perf_counter()
     again = ingest_landing(None, settings)

@@ -68,7 +68,7 @@ def _parse_floor(spark, settings, landing: Path) -> dict[str, float]:
     from lakehouse.ingest.dispatch import ParseOptions
     from lakehouse.ingest.worker import make_parser
 
-    ctx = _context(spark, settings, 1, ParseOptions(settings.strict_control_counts))
+    ctx = _context(settings, 1, ParseOptions(settings.strict_control_counts))
     per_feed: dict[str, float] = {}
     for feed_dir in sorted(p for p in landing.glob("*/*") if p.is_dir()):
         paths = sorted(str(p) for p in feed_dir.rglob("*") if p.is_file())
@@ -98,7 +98,7 @@ def main() -> int:
     from lakehouse.spark import get_spark
 
     work = Path(args.workdir)
-    source = work / "lake" / "bronze"
+    source = work / "new" / "bronze"  # the lake bench_ingest.py's new path filled
     if not (source / "ects_events").exists():
         raise SystemExit(f"no bronze tables in {source}: run bench_ingest.py --workdir first")
     floor_lake = work / "floor"
@@ -110,7 +110,7 @@ def main() -> int:
     spark.range(1).count()
     try:
         write_s, per_table = _write_floor(spark, settings, source, args.format)
-        per_feed = _parse_floor(spark, settings, work / "lake" / "landing")
+        per_feed = _parse_floor(spark, settings, work / "simulated" / "landing")
     finally:
         shutil.rmtree(floor_lake, ignore_errors=True)
     parse_cpu = sum(per_feed.values())

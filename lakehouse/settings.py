@@ -87,6 +87,10 @@ class Settings:
     inspection_capacity: float = 0.05
     control_rate: float = 0.01
     control_seed: int = 20261124
+    # A batch with at most this many new files and MB is parsed in local processes and
+    # committed with delta-rs, with no JVM; a larger one (a backfill) is parsed by Spark.
+    ingest_local_max_files: int = 1000
+    ingest_local_max_mb: float = 256.0
 
     @property
     def spark_jars_dir(self) -> Path:
@@ -184,6 +188,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         inspection_capacity=_share(env, "LAKEHOUSE_INSPECTION_CAPACITY", 0.05),
         control_rate=_share(env, "LAKEHOUSE_CONTROL_RATE", 0.01),
         control_seed=_integer(env, "LAKEHOUSE_CONTROL_SEED", 20261124),
+        ingest_local_max_files=int(
+            _seconds(env, "LAKEHOUSE_INGEST_LOCAL_MAX_FILES", 1000, unit="files")
+        ),
+        ingest_local_max_mb=_seconds(env, "LAKEHOUSE_INGEST_LOCAL_MAX_MB", 256.0, unit="MB"),
     )
 
 
@@ -211,7 +219,7 @@ def _integer(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name}={raw!r} is not an integer") from exc
 
 
-def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+def _seconds(env: Mapping[str, str], name: str, default: float, *, unit: str = "seconds") -> float:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -220,7 +228,7 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     except ValueError:
         value = -1.0
     if not value >= 0:
-        raise SettingsError(f"{name}={raw!r} is not a number of seconds >= 0")
+        raise SettingsError(f"{name}={raw!r} is not a number of {unit} >= 0")
     return value
 
 

@@ -7,6 +7,7 @@ the local one writes a hidden temporary file and renames it, and an S3 PUT is at
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -142,6 +143,31 @@ class LakeFiles:
         tmp = target.with_name(f".{target.name}.tmp")
         tmp.write_bytes(data)
         os.replace(tmp, target)
+
+    def remove(self, path: str) -> None:
+        """Delete one file; nothing happens when it is already gone."""
+        if _is_s3(path):
+            bucket, key = _bucket_key(path)
+            self._s3().delete_object(Bucket=bucket, Key=key)
+            return
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(local_path(path))
+
+    def names(self, folder: str, *, prefix: str = "") -> list[str]:
+        """Names of the files directly in ``folder`` that start with ``prefix``, sorted."""
+        if _is_s3(folder):
+            bucket, key = _bucket_key(folder)
+            base = key.rstrip("/") + "/"
+            found = []
+            pages = self._s3().get_paginator("list_objects_v2")
+            for page in pages.paginate(Bucket=bucket, Prefix=base + prefix, Delimiter="/"):
+                found += [obj["Key"][len(base) :] for obj in page.get("Contents", [])]
+            return sorted(found)
+        try:
+            with os.scandir(local_path(folder)) as entries:
+                return sorted(e.name for e in entries if e.name.startswith(prefix) and e.is_file())
+        except FileNotFoundError:
+            return []
 
     def remove_tree(self, path: str) -> None:
         """Delete everything below ``path`` (a folder locally, a key prefix on S3)."""

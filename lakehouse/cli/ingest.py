@@ -1,7 +1,7 @@
 """``lakehouse ingest``: the bronze job as a command (new landed files, exactly once).
 
-Arguments and the lake are checked before Spark starts (a bad ``--max-files`` or a lake root
-that is a file fails in milliseconds, not after a 20 s JVM start).
+Arguments and the lake are checked first (a bad ``--max-files`` or a lake root that is a file
+fails in milliseconds), and Spark starts only for a batch too large for local processes.
 """
 
 from __future__ import annotations
@@ -80,7 +80,6 @@ def run(args: argparse.Namespace) -> IngestResult:
     """Check arguments and the lake, then ingest."""
     from lakehouse.ingest.bronze import ingest_landing, require_lake
     from lakehouse.ingest.lease import hold_lease
-    from lakehouse.spark import get_spark
 
     at_least(args.max_files, 1, "--max-files")
     settings = settings_from(args)
@@ -88,9 +87,8 @@ def run(args: argparse.Namespace) -> IngestResult:
     require_lake(settings)  # a missing lake, or a held lease, fails before the JVM starts
     say = reporter(args, "ingest").say
     with hold_lease(settings, "lakehouse ingest", wait=args.wait, say=say) as lease:
-        say(f"lake root {settings.lake_root}; starting Spark")
-        spark = get_spark(settings, app_name="bronze-ingest")
+        say(f"lake root {settings.lake_root}")
         report = ingest_landing(
-            spark, settings, max_files=args.max_files, progress=say, lease=lease
+            None, settings, max_files=args.max_files, progress=say, lease=lease, engine=args.engine
         )
     return IngestResult(settings.lake_root, report)

@@ -104,7 +104,7 @@ def replay_quarantine(
     bronze.require_lake(settings)
     lease.check()
     report = ReplayReport()
-    last_batch, open_batch = bronze._log_state(spark, settings)
+    last_batch, open_batch = bronze._log_state(bronze._read_log(settings))
     if open_batch is not None:
         raise IngestError(
             f"ingest batch {open_batch} is not committed yet: run `lakehouse ingest` first"
@@ -116,8 +116,8 @@ def replay_quarantine(
         return report
     files = _files_to_reparse(spark, settings, pending, report, say)
     batch_id = last_batch + 1
-    ctx = bronze._context(spark, settings, batch_id, _options(settings))
-    parsed = bronze._parse(spark, ctx, files, say)
+    ctx = bronze._context(settings, batch_id, _options(settings))
+    parsed = bronze._parse(ctx, files, say, spark)
     try:
         _load(spark, settings, parsed, _wanted(spark, pending, files), batch_id, lease, report, say)
         report.files = len(files)
@@ -231,7 +231,9 @@ def _load(
         if table == QUARANTINE_TABLE:
             continue
         spec = BRONZE[table]
-        rows = spark.read.schema(bronze._struct(spec, with_ingest=True)).parquet(*parts)
+        rows = spark.read.schema(bronze._struct(spec, with_ingest=True)).parquet(
+            *[p.uri for p in parts]
+        )
         keyed = rows.withColumn("_uri", F.col("_ingest.source_uri")).withColumn(
             "_idx", F.col("_ingest.message_index")
         )
@@ -346,7 +348,7 @@ def _files_without_parser_error(spark: SparkSession, parsed: bronze._Parsed) -> 
         return files
     failing = (
         spark.read.schema(bronze._struct(QUARANTINE, with_ingest=False))
-        .parquet(*parts)
+        .parquet(*[p.uri for p in parts])
         .where(F.col("error_code") == E_PARSER_BUG)
         .select("source_uri")
     )

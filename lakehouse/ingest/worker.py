@@ -1,12 +1,14 @@
 """The Python side of bronze ingestion: landed files in, staged Parquet parts out.
 
-Runs inside Spark's Python workers (``DataFrame.mapInArrow``), so parsing scales with the
-cluster and reads the same way from ``file://`` and ``s3a://``. Each task writes, per target
-table, one Parquet part with exactly the table's schema below the batch's staging folder, and
-returns only a small summary: per file its sha256 and rows per table, and the parts it wrote.
-The driver then appends each table's parts to Delta. The records never cross into the JVM
-as rows of a wide all-tables schema (which cost ~2.5 GB of mostly null columns for a
-simulated day). A record that parses but cannot be stored in its column types (a value out
+Runs inside Spark's Python workers (``DataFrame.mapInArrow``), or in a local process pool for
+small increments (:func:`parse_group`), and reads the same way from ``file://`` and ``s3a://``.
+Each task writes, per target table, Parquet parts with exactly the table's schema and returns
+only a small summary: per file its sha256 and rows per table, and per part its size and Delta
+statistics. For ingestion the parts are final data files inside the table's folder, which the
+driver commits as they are (:mod:`lakehouse.ingest.delta_commit`); a replay stages them below
+its batch's staging folder instead. The records never cross into the JVM as rows of a wide
+all-tables schema (which cost ~2.5 GB of mostly null columns for a simulated day). A record
+that parses but cannot be stored in its column types (a value out
 of range) is not dropped: it is quarantined with the reason.
 """
 
@@ -25,10 +27,10 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from lakehouse.formats.base import E_EMPTY, E_UNSUPPORTED, ParsedColumns, ParsedRecord, Rejected
 from lakehouse.ingest.conform import conform
+from lakehouse.ingest.delta_commit import PartFile, describe_part, encode_part, part_uri
 from lakehouse.ingest.dispatch import PARSER_VERSION, ParseOptions, parse_landed_file, raw_text
 from lakehouse.landing import day_folder_problem, feed_key_of
 from lakehouse.settings import Settings
@@ -65,10 +67,19 @@ class WorkerContext:
     ingested_at: datetime
     settings: Settings  # how workers reach the lake's storage (S3 endpoint and keys)
     staging_uri: str  # the batch's staging folder: parts go to <staging_uri>/<table>/
-    part_bytes: int = _PART_BYTES  # a staged part is stored once its Parquet bytes pass this
+    part_bytes: int = _PART_BYTES  # a part is stored once its rows' Arrow bytes pass this
     # Paths already ingested that came back with another size or time -> their logged sha256:
     # new content under an ingested name is quarantined (CHANGED), never loaded a second time.
     changed: dict[str, str] = field(default_factory=dict)
+    # True: parts are final data files in the table folders, named after the batch, for the
+    # driver to commit as they are (delta-rs); False: parts go below ``staging_uri``.
+    direct: bool = False
+
+    def part_uri(self, table: str) -> str:
+        """Where the next part of ``table`` goes."""
+        if self.direct:
+            return part_uri(self.settings.table_uri("bronze", table), self.batch_id)
+        return f"{self.staging_uri}/{table}/part-{uuid.uuid4().hex}.parquet"
 
     def record_type(self, table: str) -> pa.StructType:
         """The struct type of one record of ``table`` (its columns without ``_ingest``)."""
@@ -86,7 +97,11 @@ class WorkerContext:
 # What each task returns: one row per (file, table) with the file's row count there (a file
 # with no rows at all has one row with table null), and one row per staged part. A file that
 # vanished before its worker read it has one row with a null file_sha256.
-SUMMARY_DDL = "path string, file_sha256 string, table string, rows bigint, part string"
+# A part's row also carries its size and Delta statistics, for the add action that commits it.
+SUMMARY_DDL = (
+    "path string, file_sha256 string, table string, rows bigint, part string,"
+    " part_size bigint, part_stats string"
+)
 SUMMARY_SCHEMA = pa.schema(
     [
         ("path", pa.string()),
@@ -94,6 +109,8 @@ SUMMARY_SCHEMA = pa.schema(
         ("table", pa.string()),
         ("rows", pa.int64()),
         ("part", pa.string()),
+        ("part_size", pa.int64()),
+        ("part_stats", pa.string()),
     ]
 )
 
@@ -161,30 +178,29 @@ def make_parser(
 
 
 class _Parts:
-    """One task's staged output: Parquet parts per table, and rows per file and table.
+    """One task's output: Parquet parts per table, and rows per file and table.
 
-    A part is built in memory and stored whole (an S3 PUT, or a local write and rename), so
-    a reader never meets a partial part; it is stored once it passes ``part_bytes``, which
-    bounds a worker's memory however large the batch (``WorkerContext.part_bytes``).
+    A table's rows are gathered as Arrow batches and written as one file (row groups of up
+    to 128k rows) once they pass ``part_bytes``, which bounds a worker's memory however large
+    the batch; the file is stored whole (an S3 PUT, or a local write and rename), so a reader
+    never meets a partial part. Its footer gives the statistics of its add action.
     """
 
     def __init__(self, ctx: WorkerContext, files: LakeFiles) -> None:
         self.ctx = ctx
         self.files = files
-        self.writers: dict[str, tuple[pa.BufferOutputStream, pq.ParquetWriter]] = {}
-        self.stored: list[tuple[str, str]] = []  # (table, part uri)
+        self.pending: dict[str, list[pa.RecordBatch]] = {}
+        self.pending_bytes: dict[str, int] = {}
+        self.stored: list[PartFile] = []
         self.counts: dict[tuple[str, str], int] = {}
         self.vanished: list[str] = []
 
     def add(self, table: str, rows: pa.RecordBatch) -> None:
-        """Stage the rows (in the table's schema) and count them per source file."""
+        """Keep the rows (in the table's schema) and count them per source file."""
         if rows.num_rows == 0:
             return
-        if table not in self.writers:
-            sink = pa.BufferOutputStream()
-            self.writers[table] = (sink, pq.ParquetWriter(sink, self.ctx.schemas[table]))
-        sink, writer = self.writers[table]
-        writer.write_batch(rows)
+        self.pending.setdefault(table, []).append(rows)
+        self.pending_bytes[table] = self.pending_bytes.get(table, 0) + rows.nbytes
         source = (
             rows.column("source_uri")
             if table == QUARANTINE_TABLE
@@ -193,7 +209,7 @@ class _Parts:
         for entry in pc.value_counts(source).to_pylist():
             key = (entry["values"], table)
             self.counts[key] = self.counts.get(key, 0) + entry["counts"]
-        if sink.tell() >= self.ctx.part_bytes:
+        if self.pending_bytes[table] >= self.ctx.part_bytes:
             self._store(table)
 
     def add_rows(self, table: str, buf: _Buffer) -> None:
@@ -202,18 +218,27 @@ class _Parts:
             self.add(out_table, rows)
 
     def _store(self, table: str) -> None:
-        sink, writer = self.writers.pop(table)
-        writer.close()
-        part = f"{self.ctx.staging_uri}/{table}/part-{uuid.uuid4().hex}.parquet"
-        self.files.write(part, sink.getvalue().to_pybytes())
-        self.stored.append((table, part))
+        batches = self.pending.pop(table)
+        self.pending_bytes.pop(table)
+        schema = self.ctx.schemas[table]
+        data = encode_part(pa.Table.from_batches(batches, schema=schema), schema)
+        uri = self.ctx.part_uri(table)
+        self.files.write(uri, data)
+        self.stored.append(describe_part(table, uri, data))
 
     def finish(self, hashes: dict[str, str]) -> pa.RecordBatch:
         """Store the open parts; the summary of this task's files and parts."""
-        for table in list(self.writers):
+        for table in list(self.pending):
             self._store(table)
         rows: list[dict[str, Any]] = [
-            {"table": table, "rows": 0, "part": part} for table, part in self.stored
+            {
+                "table": p.table,
+                "rows": p.rows,
+                "part": p.uri,
+                "part_size": p.size,
+                "part_stats": p.stats,
+            }
+            for p in self.stored
         ]
         rows += [
             {"path": path, "file_sha256": hashes[path], "table": table, "rows": n}
@@ -227,6 +252,23 @@ class _Parts:
         ]
         rows += [{"path": path, "rows": 0} for path in self.vanished]
         return pa.RecordBatch.from_pylist(rows, schema=SUMMARY_SCHEMA)
+
+
+def parse_group(ctx: WorkerContext, group: list[tuple[str, int, datetime]]) -> pa.Table:
+    """Parse one group of files (path, size, modified) in this process: the summary rows.
+
+    The local twin of a Spark task: a process pool runs it when a batch is small enough to
+    need no JVM.
+    """
+    listing = pa.RecordBatch.from_pydict(
+        {
+            "path": [path for path, _, _ in group],
+            "modificationTime": pa.array(
+                [modified for _, _, modified in group], pa.timestamp("us", tz="UTC")
+            ),
+        }
+    )
+    return pa.Table.from_batches(list(make_parser(ctx)(iter([listing]))), SUMMARY_SCHEMA)
 
 
 @contextmanager

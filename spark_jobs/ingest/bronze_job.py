@@ -10,7 +10,13 @@ import argparse
 import sys
 
 from lakehouse.errors import LakehouseError
-from lakehouse.ingest.bronze import DEFAULT_MAX_FILES, IngestReport, ingest_landing, require_lake
+from lakehouse.ingest.bronze import (
+    DEFAULT_MAX_FILES,
+    ENGINES,
+    IngestReport,
+    ingest_landing,
+    require_lake,
+)
 from lakehouse.settings import Settings, get_settings, normalize_lake_root, override_settings
 
 
@@ -43,24 +49,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="when another run holds the lake's lease, wait up to this long for it "
         "(default 0: exit 2 at once, naming the holder)",
     )
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="auto",
+        help="who parses: local processes (no JVM), Spark, or auto (default): local below "
+        "LAKEHOUSE_INGEST_LOCAL_MAX_FILES / LAKEHOUSE_INGEST_LOCAL_MAX_MB, else Spark",
+    )
 
 
-def run(settings: Settings, max_files: int = DEFAULT_MAX_FILES, wait: float = 0.0) -> IngestReport:
-    """Check the lake and take its lease (before Spark starts), then ingest; progress to stderr.
+def run(
+    settings: Settings, max_files: int = DEFAULT_MAX_FILES, wait: float = 0.0, engine: str = "auto"
+) -> IngestReport:
+    """Check the lake and take its lease, then ingest; progress to stderr.
 
-    A missing lake or a lease held by another run fails in about a second, not after a JVM
-    start.
+    A missing lake or a lease held by another run fails in about a second, and Spark starts
+    only when a batch is too large for local processes (a run with nothing new needs none).
     """
     from lakehouse.ingest.lease import hold_lease
-    from lakehouse.spark import get_spark
 
     def say(msg: str) -> None:
         print(f"[ingest] {msg}", file=sys.stderr, flush=True)
 
     require_lake(settings)
     with hold_lease(settings, "lakehouse ingest", wait=wait, say=say) as lease:
-        spark = get_spark(settings, app_name="bronze-ingest")
-        return ingest_landing(spark, settings, max_files=max_files, progress=say, lease=lease)
+        return ingest_landing(
+            None, settings, max_files=max_files, progress=say, lease=lease, engine=engine
+        )
 
 
 def format_report(report: IngestReport) -> str:
@@ -87,9 +102,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = get_settings()
         if args.lake_root:
             with override_settings(lake_root=normalize_lake_root(args.lake_root)) as settings:
-                report = run(settings, args.max_files, args.wait)
+                report = run(settings, args.max_files, args.wait, args.engine)
         else:
-            report = run(settings, args.max_files, args.wait)
+            report = run(settings, args.max_files, args.wait, args.engine)
     except LakehouseError as exc:
         print(f"bronze_job: error: {exc}", file=sys.stderr)
         return 2

@@ -192,6 +192,24 @@ def test_a_file_without_bad_lines_is_one_column_batch(feed: str) -> None:
     assert_same(feed, data)
 
 
+@pytest.mark.parametrize("feed", sorted(BASES))
+def test_lines_the_fast_decoder_refuses_get_the_row_paths_outcome(feed: str) -> None:
+    """msgspec refuses more than the standard library (numbers beyond a double, lone
+    surrogates); such lines go to the row path, whose decoder still decides."""
+    key = next(iter(BASES[feed]))
+    base = json.dumps(BASES[feed])
+    odd = [
+        base.replace("{", '{"x": 1e400, ', 1),
+        base.replace("{", '{"x": -1E+999, ', 1),
+        base.replace("{", '{"x": "tab\there", ', 1),
+        base.replace("{", '{"x": "\\udc00", ', 1).replace("\\\\", "\\"),
+        base.replace("{", '{"x": ' + "[" * 2000 + "]" * 2000 + ", ", 1),
+        json.dumps({**BASES[feed], key: 123456789012345678901234567890}),
+        base,
+    ]
+    assert_same(feed, "\n".join(odd).encode())
+
+
 def test_whole_file_cases_go_to_the_row_path() -> None:
     for data in (b"", b"\n \n", b"\xef\xbb\xbf" + json.dumps(ECTS).encode(), b"\xff{}"):
         assert_same("ects/events", data)

@@ -27,7 +27,6 @@ from urllib.parse import urlparse
 
 from lakehouse.errors import LakehouseError, SettingsError
 from lakehouse.settings import Settings
-from lakehouse.tables import BRONZE, FILE_LOG, QUARANTINE
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -142,20 +141,6 @@ def _location(spark: SparkSession, full_name: str) -> str | None:
         if row[0] == "Location":
             return str(row[1])
     return None
-
-
-def register_bronze(spark: SparkSession, settings: Settings) -> int:
-    """Register every bronze table (records, quarantine, file log) that exists in the lake."""
-    from delta.tables import DeltaTable
-
-    apply_catalog_secrets(spark)
-    spark.sql("CREATE SCHEMA IF NOT EXISTS bronze")
-    changed = 0
-    for spec in (*BRONZE.values(), QUARANTINE, FILE_LOG):
-        uri = settings.table_uri("bronze", spec.name)
-        if DeltaTable.isDeltaTable(spark, uri):
-            changed += register_table(spark, "bronze", spec.name, uri)
-    return changed
 
 
 def sync_catalog(spark: SparkSession, settings: Settings) -> int:

@@ -18,7 +18,7 @@ from spark_jobs.train.job import run_training
 from spark_jobs.train.model import fit_base
 from tests.integration.models.conftest import WINDOWS
 
-pytestmark = [pytest.mark.integration, pytest.mark.dbt]
+pytestmark = [pytest.mark.integration, pytest.mark.dbt, pytest.mark.history]
 
 
 def test_no_statistic_leaks_from_after_the_training_window(spark, model_lake) -> None:

@@ -110,8 +110,14 @@ def audited(
 
 def _write(settings: Settings, record: AuditRecord, *, quiet: bool) -> None:
     """Append the row; a failure is reported (or, after a failed command, logged only)."""
+    from lakehouse.storage import LakeFiles
+
     record.finished_at = datetime.now(UTC)
     try:
+        if not LakeFiles(settings).exists(settings.lake_root.rstrip("/") + "/"):
+            # No lake here (a typo, or before `lakehouse init`): writing would create one.
+            log.debug("audit record not written: no lake at %s", settings.lake_root)
+            return
         append(settings, record)
     except Exception as exc:  # the audit must never hide the command's own outcome
         (log.debug if quiet else log.warning)("audit record not written: %s", exc)

@@ -12,6 +12,7 @@ is started before the clock. Not a test: run it by hand.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import tempfile
@@ -24,15 +25,14 @@ BUDGET_SECONDS = 120.0
 
 def prepare(spark, settings, declarations: int, seed: int) -> None:
     """Simulate, ingest and transform, unless the lake already holds silver tables."""
-    from lakehouse.ingest.bronze import ingest_landing
+    from lakehouse.ingest.bronze import ingest_landing, init_lake
     from lakehouse.simulator import generate
+    from lakehouse.transform import transform
 
-    try:
-        from lakehouse.transform import transform
-    except ImportError:
-        sys.exit("bench_validate: needs silver and gold: lakehouse.transform (dbt) is not here")
     generate(settings.lake_root, declarations=declarations, seed=seed, day=date(2026, 11, 24))
-    ingest_landing(spark, settings)
+    init_lake(spark, settings)  # idempotent; a lake is created explicitly
+    # The simulator lands files whole: nothing to let settle.
+    ingest_landing(spark, dataclasses.replace(settings, landing_settle_seconds=0.0))
     transform(spark, settings)
 
 

@@ -46,7 +46,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -197,16 +197,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 
 def _share(env: Mapping[str, str], name: str, default: float) -> float:
     """A share between 0 and 1 (capacity, control sample)."""
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0.0 <= value <= 1.0:
-        raise SettingsError(f"{name}={raw!r} is not a share between 0 and 1 (e.g. 0.05)")
-    return value
+    return _number(
+        env, name, default, lambda v: 0.0 <= v <= 1.0, "a share between 0 and 1 (e.g. 0.05)"
+    )
 
 
 def _integer(env: Mapping[str, str], name: str, default: int) -> int:
@@ -220,15 +213,22 @@ def _integer(env: Mapping[str, str], name: str, default: int) -> int:
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float, *, unit: str = "seconds") -> float:
+    return _number(env, name, default, lambda v: v >= 0, f"a number of {unit} >= 0")
+
+
+def _number(
+    env: Mapping[str, str], name: str, default: float, valid: Callable[[float], bool], what: str
+) -> float:
+    """A float setting: the default when unset, a one-line SettingsError when not ``valid``."""
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
         value = float(raw)
     except ValueError:
-        value = -1.0
-    if not value >= 0:
-        raise SettingsError(f"{name}={raw!r} is not a number of {unit} >= 0")
+        value = float("nan")  # fails every comparison, so ``valid`` refuses it
+    if not valid(value):
+        raise SettingsError(f"{name}={raw!r} is not {what}")
     return value
 
 

@@ -227,6 +227,8 @@ class IntRevenueDeclarations(DataFrameModel):
     underpaid: BOOL = column(nullable=False)
     overpaid: BOOL = column(nullable=False)
     last_value_date: D = column()
+    # Tax lines no exchange rate converts: named here, left out of the sums.
+    revenue_flags: ARR_S = column(nullable=False)
 
     class Config:
         unique = ["lrn"]

@@ -2,28 +2,50 @@
 -- assessed them in its latest response with taxes) against money collected (ERP payments net
 -- of refunds; receipts only acknowledge a payment), all in the national currency.
 with decl as (select * from {{ ref('int_cms__declarations') }}),
-declared as (
-    select t.lrn, sum(
+-- A tax line in the national currency counts as is; in the invoice's currency at the
+-- declaration's rate; in any other currency at the dated reference rate. A line no rate
+-- converts is never dropped silently: revenue_flags names it.
+declared_lines as (
+    select t.lrn, t.level, t.item_no, t.tax_type, t.amount, t.currency,
         case when t.currency is null or t.currency = '{{ var("national_currency") }}' then t.amount
-             when t.currency = d.invoice_currency then t.amount * d.exchange_rate_used end) as amount
+             when t.currency = d.invoice_currency and d.exchange_rate_used is not null
+                 then t.amount * d.exchange_rate_used
+             else t.amount * xr.rate end as amount_national
     from {{ ref('stg_cms__declaration_tax_lines') }} t
     join decl d on d.record_id = t.record_id
+    {{ reference_rate_join('xr', 't.currency', 'd.issue_date') }}
     where t.level = 'item' or not exists (
         select 1 from {{ ref('stg_cms__declaration_tax_lines') }} i
         where i.record_id = t.record_id and i.level = 'item')
-    group by t.lrn
+),
+declared as (
+    select lrn, sum(amount_national) as amount,
+        collect_list(case when amount is not null and amount_national is null
+            then concat('tax_unconverted ', case when level = 'item'
+                        then concat('items[', item_no, '].taxes') else 'declaration_taxes' end,
+                        ': ', coalesce(tax_type, 'null'), ' ', cast(cast(amount as decimal(38,2)) as string), ' ',
+                        currency, ' has no exchange rate') end) as flags
+    from declared_lines group by lrn
 ),
 latest_assessment as (
     select lrn, record_id from (
         select lrn, record_id, row_number() over (partition by lrn order by issue_datetime desc, record_id) as r
         from {{ ref('stg_cms__response_tax_lines') }}) where r = 1
 ),
-assessed as (
-    select t.lrn, sum(t.amount) as amount
+assessed_lines as (
+    select t.lrn, t.tax_type, t.amount, t.currency,
+        case when t.currency is null or t.currency = '{{ var("national_currency") }}' then t.amount
+             else t.amount * xr.rate end as amount_national
     from {{ ref('stg_cms__response_tax_lines') }} t
     join latest_assessment a on a.record_id = t.record_id
-    where t.currency is null or t.currency = '{{ var("national_currency") }}'
-    group by t.lrn
+    {{ reference_rate_join('xr', 't.currency', 't.issue_datetime') }}
+),
+assessed as (
+    select lrn, sum(amount_national) as amount,
+        collect_list(case when amount is not null and amount_national is null
+            then concat('tax_unconverted response taxes: ', coalesce(tax_type, 'null'), ' ',
+                        cast(cast(amount as decimal(38,2)) as string), ' ', currency, ' has no exchange rate') end) as flags
+    from assessed_lines group by lrn
 ),
 money as (
     select lrn,
@@ -46,7 +68,8 @@ select d.lrn, d.mrn, d.office_code, d.issue_date,
         > {{ var('payment_tolerance') }} as underpaid,
     (coalesce(m.paid, 0) - coalesce(m.refunded, 0)) - coalesce(a.amount, x.amount, 0)
         > {{ var('payment_tolerance') }} as overpaid,
-    m.last_value_date
+    m.last_value_date,
+    concat(coalesce(x.flags, array()), coalesce(a.flags, array())) as revenue_flags
 from decl d
 left join declared x on x.lrn = d.lrn
 left join assessed a on a.lrn = d.lrn

@@ -6,7 +6,7 @@ select d.lrn, d.mrn, d.status, d.status_at, d.released_at, d.selected_for_inspec
     d.invoice_amount_national, d.importer_id, d.importer_is_natural_person, d.declarant_id,
     d.exporter_id, d.exporter_country, d.n_items, d.message_function, d.n_versions, d.n_resent,
     r.declared_taxes, r.assessed, r.collected, r.gap, r.underpaid, r.overpaid,
-    concat(d.flags, coalesce(i.item_flags, array())) as flags
+    concat(d.flags, coalesce(r.revenue_flags, array()), coalesce(i.item_flags, array())) as flags
 from {{ ref('int_cms__declarations') }} d
 left join {{ ref('int_revenue__declarations') }} r on r.lrn = d.lrn
 left join (

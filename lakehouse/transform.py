@@ -204,11 +204,24 @@ def transform(
     *,
     select: list[str] | None = None,
     full_refresh: bool = False,
+    unit_tests: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> TransformResult:
-    """Build (and test) the selected models, then reconcile bronze against silver."""
+    """Build (and test) the selected models, then reconcile bronze against silver.
+
+    ``unit_tests=False`` leaves dbt's unit tests out (the nightly run): they test the SQL on
+    literal rows, so they belong to development and CI, and a production run would only pay
+    their planning and per-input catalog lookups again. Data tests always run.
+    """
+    extra = None if unit_tests else ["--exclude-resource-type", "unit_test"]
     nodes = run_dbt(
-        spark, settings, "build", select=select, full_refresh=full_refresh, progress=progress
+        spark,
+        settings,
+        "build",
+        select=select,
+        full_refresh=full_refresh,
+        extra=extra,
+        progress=progress,
     )
     rebuilt = any(n.endswith(".record_dispositions") for n in nodes)
     return TransformResult(nodes=nodes, reconciliation=reconcile(spark) if rebuilt else None)

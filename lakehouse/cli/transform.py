@@ -19,6 +19,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--full-refresh", action="store_true", help="rebuild incremental models from all of bronze"
     )
+    parser.add_argument(
+        "--skip-unit-tests",
+        action="store_true",
+        help="leave dbt's unit tests out (they test the SQL on literal rows; data tests still run)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -34,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
         settings,
         select=args.select,
         full_refresh=args.full_refresh,
+        unit_tests=not args.skip_unit_tests,
         progress=progress("transform"),
     )
     print_reconciliation(result.reconciliation)

@@ -7,52 +7,52 @@ with i as (
     from {{ ref('int_cms__items_classified') }} c
     join {{ ref('stg_cms__declarations') }} d on d.record_id = c.record_id
 ),
+-- One chain (items -> reference rate -> units), not CTEs joined back by item id: the items
+-- and their declarations are read and joined once.
 fx as (
-    select i.item_record_id,
+    select i.*,
         {{ to_national('i.customs_value', 'coalesce(i.value_currency, i.invoice_currency)',
                        'i.exchange_rate', 'i.invoice_currency', 'xr.rate',
                        "items[' || i.item_no || '].customs_value") }}
     from i {{ reference_rate_join('xr', 'coalesce(i.value_currency, i.invoice_currency)', 'i.issue_datetime') }}
 ),
 u as (
-    select i.item_record_id, t.tariff_unit,
+    select fx.*, t.tariff_unit,
         mu.factor_to_base as mass_factor, mu.quantity_kind as mass_kind,
         qu.factor_to_base as qty_factor, qu.quantity_kind as qty_kind,
         tu.factor_to_base as tariff_factor, tu.quantity_kind as tariff_kind
-    from i
-    left join {{ ref('int_tariff_lines') }} t on t.hs_code = i.hs_code
-    left join {{ ref('unece_rec20_units') }} mu on mu.code = coalesce(i.mass_unit, 'KGM')
-    left join {{ ref('unece_rec20_units') }} qu on qu.code = i.quantity_unit
+    from fx
+    left join {{ ref('int_tariff_lines') }} t on t.hs_code = fx.hs_code
+    left join {{ ref('unece_rec20_units') }} mu on mu.code = coalesce(fx.mass_unit, 'KGM')
+    left join {{ ref('unece_rec20_units') }} qu on qu.code = fx.quantity_unit
     left join {{ ref('unece_rec20_units') }} tu on tu.code = t.tariff_unit
 )
 select
     i.item_record_id, i.record_id, i.lrn, i.item_no, i.hs_code_declared, i.hs_code, i.hs6,
     i.hs_version_declared, i.description, i.origin_country, i.procedure_code,
     i.customs_value, coalesce(i.value_currency, i.invoice_currency) as value_currency,
-    fx.amount_national as customs_value_national, fx.rate_used as exchange_rate_used,
+    i.amount_national as customs_value_national, i.rate_used as exchange_rate_used,
     i.gross_mass, i.net_mass, i.mass_unit,
-    case when u.mass_kind = 'mass' then cast(i.gross_mass * u.mass_factor as decimal(38,6)) end as gross_mass_kg,
-    case when u.mass_kind = 'mass' then cast(i.net_mass * u.mass_factor as decimal(38,6)) end as net_mass_kg,
-    i.quantity, i.quantity_unit, u.tariff_unit,
-    case when u.qty_kind = u.tariff_kind
-         then cast(i.quantity * u.qty_factor / u.tariff_factor as decimal(38,6)) end as quantity_tariff_unit,
+    case when i.mass_kind = 'mass' then cast(i.gross_mass * i.mass_factor as decimal(38,6)) end as gross_mass_kg,
+    case when i.mass_kind = 'mass' then cast(i.net_mass * i.mass_factor as decimal(38,6)) end as net_mass_kg,
+    i.quantity, i.quantity_unit, i.tariff_unit,
+    case when i.qty_kind = i.tariff_kind
+         then cast(i.quantity * i.qty_factor / i.tariff_factor as decimal(38,6)) end as quantity_tariff_unit,
     i.packages, i.office_code, i.importer_id, i.declarant_id, i.issue_datetime,
-    fx.fx_out_of_tolerance as rate_out_of_tolerance,
-    coalesce((u.mass_kind is null and (i.gross_mass is not null or i.net_mass is not null))
-             or (i.quantity_unit is not null and u.qty_kind is null), false) as unit_unknown,
-    coalesce(u.qty_kind <> u.tariff_kind, false) as unit_incompatible,
-    concat(coalesce(i.hs_flags, array()), fx.fx_flags, array_compact(array(
-        case when u.mass_kind is null and (i.gross_mass is not null or i.net_mass is not null)
+    i.fx_out_of_tolerance as rate_out_of_tolerance,
+    coalesce((i.mass_kind is null and (i.gross_mass is not null or i.net_mass is not null))
+             or (i.quantity_unit is not null and i.qty_kind is null), false) as unit_unknown,
+    coalesce(i.qty_kind <> i.tariff_kind, false) as unit_incompatible,
+    concat(coalesce(i.hs_flags, array()), i.fx_flags, array_compact(array(
+        case when i.mass_kind is null and (i.gross_mass is not null or i.net_mass is not null)
              then concat('unit_unknown items[', i.item_no, '].mass_unit: ', coalesce(i.mass_unit, 'null')) end,
-        case when u.mass_kind is not null and u.mass_kind <> 'mass'
+        case when i.mass_kind is not null and i.mass_kind <> 'mass'
              then concat('unit_not_mass items[', i.item_no, '].mass_unit: ', i.mass_unit) end,
-        case when i.quantity_unit is not null and u.qty_kind is null
+        case when i.quantity_unit is not null and i.qty_kind is null
              then concat('unit_unknown items[', i.item_no, '].quantity_unit: ', i.quantity_unit) end,
-        case when u.qty_kind is not null and u.tariff_kind is not null and u.qty_kind <> u.tariff_kind
+        case when i.qty_kind is not null and i.tariff_kind is not null and i.qty_kind <> i.tariff_kind
              then concat('unit_incompatible items[', i.item_no, '].quantity_unit: ', i.quantity_unit,
-                         ' vs tariff unit ', u.tariff_unit) end
+                         ' vs tariff unit ', i.tariff_unit) end
     ))) as flags,
     i.batch_id
-from i
-join fx on fx.item_record_id = i.item_record_id
-join u on u.item_record_id = i.item_record_id
+from u i

@@ -10,8 +10,10 @@ counts as (
         count(*) filter (where disposition = 'duplicate') as n_resent
     from {{ ref('int_cms__declaration_versions') }} group by lrn
 ),
+-- The reference rate joined onto the current versions themselves (not a second CTE joined
+-- back by record_id): the staged declarations are read once.
 fx as (
-    select cur.record_id, xr.rate as reference_rate,
+    select cur.*, xr.rate as reference_rate,
         {{ to_national('cur.invoice_amount', 'cur.invoice_currency', 'cur.exchange_rate',
                        'cur.invoice_currency', 'xr.rate', 'invoice_amount') }}
     from cur
@@ -24,14 +26,13 @@ select
     cur.issue_datetime, to_date(cur.issue_datetime) as issue_date, cur.procedure_code,
     cur.office_code, cur.country_of_dispatch, cur.country_of_destination, cur.transport_mode,
     cur.transport_id, cur.delivery_terms, cur.invoice_amount, cur.invoice_currency,
-    cur.exchange_rate, fx.amount_national as invoice_amount_national,
-    fx.rate_used as exchange_rate_used, fx.reference_rate,
-    fx.fx_out_of_tolerance as rate_out_of_tolerance, fx.fx_no_reference_rate as no_reference_rate,
+    cur.exchange_rate, cur.amount_national as invoice_amount_national,
+    cur.rate_used as exchange_rate_used, cur.reference_rate,
+    cur.fx_out_of_tolerance as rate_out_of_tolerance, cur.fx_no_reference_rate as no_reference_rate,
     cur.importer_id, cur.importer_name, cur.importer_is_natural_person,
     cur.declarant_id, cur.declarant_name, cur.exporter_id, cur.exporter_name,
     cur.exporter_country, cur.n_items, counts.n_versions, counts.n_resent,
-    concat(coalesce(cur.bronze_flags, array()), fx.fx_flags) as flags, cur.batch_id
-from cur
-join fx on fx.record_id = cur.record_id
+    concat(coalesce(cur.bronze_flags, array()), cur.fx_flags) as flags, cur.batch_id
+from fx cur
 join counts on counts.lrn = cur.lrn
 left join {{ ref('int_cms__declaration_status') }} st on st.lrn = cur.lrn

@@ -2,32 +2,24 @@
 -- duration, distance, events, gaps, and anomalies. Approved places are the trip's departure
 -- and destination (its first and last positions) and the corridor: where
 -- *other* trips between the same offices drove. Thresholds are dbt vars.
+--
+-- One pass over the events (why: this was the build's slowest model): the corridor join comes
+-- before the windows, and every window shares one partitioning (the trip) and one order, so
+-- the events are shuffled and sorted once; stops are runs found by a running count and timed
+-- by a window, not by a second aggregate over the same events.
 with e as (
-    select * from {{ ref('int_ects__events') }}
-    where disposition = 'kept' and latitude is not null and longitude is not null
-),
-ordered as (
-    select *,
-        lag(latitude) over w as prev_lat, lag(longitude) over w as prev_lon,
-        -- Silence is measured between the device's position reports only: a seal event long
-        -- after arrival is not a silent device.
-        case when event_type = 'position' then
-            lag(event_time) over (partition by trip_id, event_type = 'position'
-                                  order by event_time, event_id) end as prev_position_time,
-        first_value(latitude) over wa as start_lat, first_value(longitude) over wa as start_lon,
-        last_value(latitude) over wa as end_lat, last_value(longitude) over wa as end_lon,
+    select trip_id, event_id, event_type, event_time, latitude, longitude, speed_kmh,
+        mrn, device_id, vehicle_id, office_of_departure, office_of_destination,
         cast(floor(latitude * 111.0 / {{ var('corridor_deviation_km') }}) as bigint) as cy,
         cast(floor(longitude * 111.0 / {{ var('corridor_deviation_km') }}) as bigint) as cx
-    from e
-    window w as (partition by trip_id order by event_time, event_id),
-           wa as (partition by trip_id order by event_time, event_id
-                  rows between unbounded preceding and unbounded following)
+    from {{ ref('int_ects__events') }}
+    where disposition = 'kept' and latitude is not null and longitude is not null
 ),
 -- Corridor: grid cells (about the deviation distance wide) other trips between the same
 -- offices drove through; a cell is on the corridor when one of them is in its 3 x 3 block.
 cells as (
     select distinct trip_id, office_of_departure, office_of_destination, cy, cx
-    from ordered where event_type = 'position'
+    from e where event_type = 'position'
 ),
 pair_trips as (
     select office_of_departure, office_of_destination, count(distinct trip_id) as n_trips
@@ -52,33 +44,52 @@ covered as (
      and v.office_of_destination <=> c.office_of_destination
      and v.cy = c.cy and v.cx = c.cx
 ),
-steps as (
-    select o.*, cv.on_corridor,
+ordered as (
+    select e.*, cv.on_corridor,
+        lag(latitude) over w as prev_lat, lag(longitude) over w as prev_lon,
+        -- Silence is measured between the device's position reports only: a seal event long
+        -- after arrival is not a silent device.
+        case when event_type = 'position' then
+            last_value(case when event_type = 'position' then event_time end, true) over (
+                partition by e.trip_id order by event_time, event_id
+                rows between unbounded preceding and 1 preceding) end as prev_position_time,
+        first_value(latitude) over wa as start_lat, first_value(longitude) over wa as start_lon,
+        last_value(latitude) over wa as end_lat, last_value(longitude) over wa as end_lon
+    from e
+    left join covered cv on cv.trip_id = e.trip_id and cv.cy = e.cy and cv.cx = e.cx
+    window w as (partition by e.trip_id order by event_time, event_id),
+           wa as (partition by e.trip_id order by event_time, event_id
+                  rows between unbounded preceding and unbounded following)
+),
+measured as (
+    select *,
         coalesce({{ haversine_km('prev_lat', 'prev_lon', 'latitude', 'longitude') }}, 0) as step_km,
         (unix_timestamp(event_time) - unix_timestamp(prev_position_time)) / 60.0 as gap_min,
         least({{ haversine_km('start_lat', 'start_lon', 'latitude', 'longitude') }},
               {{ haversine_km('end_lat', 'end_lon', 'latitude', 'longitude') }}) as km_from_approved
-    from ordered o
-    left join covered cv on cv.trip_id = o.trip_id and cv.cy = o.cy and cv.cx = o.cx
+    from ordered
 ),
 -- Stops: runs of slow positions away from the departure, the destination and the corridor
--- (a rest stop on the corridor is where other trips stop too).
-stops as (
-    select trip_id, run_id,
-        (max(unix_timestamp(event_time)) - min(unix_timestamp(event_time))) / 60.0 as stop_min
+-- (a rest stop on the corridor is where other trips stop too). A run is numbered by the count
+-- of moving positions before it; other events neither start nor end one.
+runs as (
+    select *, sum(case when event_type = 'position' and not slow then 1 else 0 end) over (
+        partition by trip_id order by event_time, event_id) as run_id
     from (
-        select *, sum(case when slow then 0 else 1 end) over (
-            partition by trip_id order by event_time, event_id) as run_id
-        from (select *, coalesce(speed_kmh, 0) < {{ var('stop_speed_kmh') }}
-                        and km_from_approved > {{ var('approved_place_radius_km') }}
-                        and not coalesce(on_corridor, false) as slow
-              from steps where event_type = 'position')
+        select *, event_type = 'position' and coalesce(speed_kmh, 0) < {{ var('stop_speed_kmh') }}
+                  and km_from_approved > {{ var('approved_place_radius_km') }}
+                  and not coalesce(on_corridor, false) as slow
+        from measured
     )
-    where slow
-    group by trip_id, run_id
 ),
-off_corridor as (
-    select trip_id, count_if(not on_corridor) as off_cells from covered group by trip_id
+steps as (
+    select *,
+        case when slow then (max(unix_timestamp(event_time)) over r
+                             - min(unix_timestamp(event_time)) over r) / 60.0 end as stop_min,
+        slow and row_number() over (partition by trip_id, slow, run_id
+                                    order by event_time, event_id) = 1 as run_start
+    from runs
+    window r as (partition by trip_id, slow, run_id)
 ),
 trips as (
     select trip_id,
@@ -92,25 +103,26 @@ trips as (
         count_if(gap_min > {{ var('silent_device_minutes') }}) as n_gaps,
         count_if(event_type in ({% for t in var('seal_break_events') %}'{{ t }}'{{ ',' if not loop.last }}{% endfor %})
                  and km_from_approved > {{ var('approved_place_radius_km') }}) as n_seal_breaks_outside,
-        max(km_from_approved) as max_km_from_approved
+        max(km_from_approved) as max_km_from_approved,
+        count_if(run_start and stop_min > {{ var('long_stop_minutes') }}) as n_long_stops,
+        coalesce(max(stop_min), 0) as longest_stop_min
     from steps group by trip_id
+),
+off_corridor as (
+    select trip_id, count_if(not on_corridor) as off_cells from covered group by trip_id
 )
-select t.*,
+select t.trip_id, t.mrn, t.device_id, t.vehicle_id, t.office_of_departure,
+    t.office_of_destination, t.started_at, t.ended_at, t.n_events, t.distance_km,
+    t.max_gap_min, t.n_gaps, t.n_seal_breaks_outside, t.max_km_from_approved,
     cast((unix_timestamp(t.ended_at) - unix_timestamp(t.started_at)) / 60.0 as decimal(18,1)) as duration_min,
-    coalesce(s.n_long_stops, 0) as n_long_stops,
-    coalesce(s.longest_stop_min, 0) as longest_stop_min,
+    t.n_long_stops, t.longest_stop_min,
     p.n_trips > 1 as corridor_known,
     case when p.n_trips > 1 then coalesce(o.off_cells, 0) end as off_corridor_cells,
     t.n_seal_breaks_outside > 0 as anomaly_seal_opened_outside_approved_place,
     coalesce(p.n_trips > 1 and o.off_cells > 0, false) as anomaly_route_deviation,
-    coalesce(s.n_long_stops, 0) > 0 as anomaly_long_stop,
+    t.n_long_stops > 0 as anomaly_long_stop,
     t.max_gap_min > {{ var('silent_device_minutes') }} as anomaly_device_silent
 from trips t
-left join (
-    select trip_id, count_if(stop_min > {{ var('long_stop_minutes') }}) as n_long_stops,
-        max(stop_min) as longest_stop_min
-    from stops group by trip_id
-) s on s.trip_id = t.trip_id
 left join pair_trips p on p.office_of_departure <=> t.office_of_departure
     and p.office_of_destination <=> t.office_of_destination
 left join off_corridor o on o.trip_id = t.trip_id

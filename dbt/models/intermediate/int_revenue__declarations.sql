@@ -11,12 +11,15 @@ declared_lines as (
              when t.currency = d.invoice_currency and d.exchange_rate_used is not null
                  then t.amount * d.exchange_rate_used
              else t.amount * xr.rate end as amount_national
-    from {{ ref('stg_cms__declaration_tax_lines') }} t
+    -- The items' lines; the declaration-level lines only for a message without item lines.
+    -- (A window, not a NOT EXISTS over the same table: the tax lines are read once.)
+    from (
+        select *, bool_or(level = 'item') over (partition by record_id) as has_item_lines
+        from {{ ref('stg_cms__declaration_tax_lines') }}
+    ) t
     join decl d on d.record_id = t.record_id
     {{ reference_rate_join('xr', 't.currency', 'd.issue_date') }}
-    where t.level = 'item' or not exists (
-        select 1 from {{ ref('stg_cms__declaration_tax_lines') }} i
-        where i.record_id = t.record_id and i.level = 'item')
+    where t.level = 'item' or not t.has_item_lines
 ),
 declared as (
     select lrn, sum(amount_national) as amount,
@@ -27,18 +30,18 @@ declared as (
                         currency, ' has no exchange rate') end) as flags
     from declared_lines group by lrn
 ),
-latest_assessment as (
-    select lrn, record_id from (
-        select lrn, record_id, row_number() over (partition by lrn order by issue_datetime desc, record_id) as r
-        from {{ ref('stg_cms__response_tax_lines') }}) where r = 1
-),
+-- The lines of each LRN's latest response with taxes (one window: the lines are read once).
 assessed_lines as (
     select t.lrn, t.tax_type, t.amount, t.currency,
         case when t.currency is null or t.currency = '{{ var("national_currency") }}' then t.amount
              else t.amount * xr.rate end as amount_national
-    from {{ ref('stg_cms__response_tax_lines') }} t
-    join latest_assessment a on a.record_id = t.record_id
+    from (
+        select *, first_value(record_id) over (
+            partition by lrn order by issue_datetime desc, record_id) as latest_record_id
+        from {{ ref('stg_cms__response_tax_lines') }}
+    ) t
     {{ reference_rate_join('xr', 't.currency', 't.issue_datetime') }}
+    where t.record_id = t.latest_record_id
 ),
 assessed as (
     select lrn, sum(amount_national) as amount,

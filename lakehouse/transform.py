@@ -130,6 +130,7 @@ def dbt_args(
     *,
     select: list[str] | None = None,
     full_refresh: bool = False,
+    unit_tests: bool = True,
     extra: list[str] | None = None,
 ) -> list[str]:
     """The argument list for dbtRunner (testable without running dbt)."""
@@ -151,6 +152,8 @@ def dbt_args(
         args += ["--select", *select]
     if full_refresh:
         args.append("--full-refresh")
+    if not unit_tests:
+        args += ["--exclude-resource-type", "unit_test"]
     return args + list(extra or [])
 
 
@@ -161,6 +164,7 @@ def run_dbt(
     *,
     select: list[str] | None = None,
     full_refresh: bool = False,
+    unit_tests: bool = True,
     extra: list[str] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, str]:
@@ -176,7 +180,14 @@ def run_dbt(
             say(event.info.msg)
 
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-    args = dbt_args(settings, command, select=select, full_refresh=full_refresh, extra=extra)
+    args = dbt_args(
+        settings,
+        command,
+        select=select,
+        full_refresh=full_refresh,
+        unit_tests=unit_tests,
+        extra=extra,
+    )
     result = dbtRunner(callbacks=[on_event]).invoke([*args, "--quiet", "--no-use-colors"])
     if result.exception is not None:
         raise TransformError(f"dbt {command}: {_one_line(str(result.exception))}")
@@ -213,14 +224,13 @@ def transform(
     literal rows, so they belong to development and CI, and a production run would only pay
     their planning and per-input catalog lookups again. Data tests always run.
     """
-    extra = None if unit_tests else ["--exclude-resource-type", "unit_test"]
     nodes = run_dbt(
         spark,
         settings,
         "build",
         select=select,
         full_refresh=full_refresh,
-        extra=extra,
+        unit_tests=unit_tests,
         progress=progress,
     )
     rebuilt = any(n.endswith(".record_dispositions") for n in nodes)

@@ -50,21 +50,24 @@ def test_reconciliation_is_exact_and_rejections_name_their_rule(spark, built_lak
 
 
 def test_incremental_runs_equal_a_full_refresh(spark, built_lake) -> None:
-    """Staging is what runs incrementally (merge on the row key, new bronze batches only);
-    the rules and marts are rebuilt from it, so equal staging means equal gold."""
+    """The lake built by a sequence of runs (day 1 staged, then day 2 merged on top) holds
+    exactly the tables a full refresh from all of bronze gives: staging (incremental), the
+    rule models and every gold mart."""
     from lakehouse.transform import transform
 
     settings, _result, _ = built_lake
-    staging = [
-        t.name
-        for t in spark.catalog.listTables("silver")
-        if t.name.startswith("stg_") and not t.isTemporary  # dbt's merge leaves temp views
+    tables = [
+        f"{zone}.{t.name}"
+        for zone in ("silver", "gold")
+        for t in spark.catalog.listTables(zone)
+        if not t.isTemporary  # dbt's merge leaves temp views
     ]
-    assert len(staging) == 12
-    before = {t: spark.table(f"silver.{t}").localCheckpoint() for t in staging}
-    transform(spark, settings, select=["path:models/staging"], full_refresh=True)
+    assert sum(t.startswith("silver.stg_") for t in tables) == 12
+    assert sum(t.startswith("gold.") for t in tables) == len(GOLD)
+    before = {t: spark.table(t).localCheckpoint() for t in tables}
+    transform(spark, settings, full_refresh=True, unit_tests=False)
     for table, old in before.items():
-        new = spark.table(f"silver.{table}")
+        new = spark.table(table)
         assert old.exceptAll(new).count() == 0, table
         assert new.exceptAll(old).count() == 0, table
 

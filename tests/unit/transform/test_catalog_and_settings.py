@@ -89,6 +89,13 @@ def test_dbt_args_pass_the_settings_as_vars(tmp_path) -> None:
     variables = json.loads(args[args.index("--vars") + 1])
     assert variables["lake_root"] == (tmp_path / "lake").resolve().as_uri()
     assert args[args.index("--select") + 1] == "fct_declarations"
+    assert "unit_test" not in args
+
+
+def test_nightly_build_leaves_unit_tests_out(tmp_path) -> None:
+    settings = load_settings({"LAKEHOUSE_LAKE_ROOT": str(tmp_path / "lake")})
+    args = dbt_args(settings, unit_tests=False)
+    assert args[args.index("--exclude-resource-type") + 1] == "unit_test"
 
 
 def test_sql_printer_formats() -> None:

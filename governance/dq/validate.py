@@ -84,7 +84,7 @@ def validate(
     plans = []
     for contract in select_contracts(zone, table):
         uri = settings.table_uri(contract.zone, contract.table.split(".", 1)[1])
-        version = _version(spark, uri)
+        version = table_version(spark, uri)
         plans.append((contract, uri, version))
     run = ValidationRun(_run_id(plans, day), datetime.now(UTC))
     failed_frames = []
@@ -93,7 +93,7 @@ def validate(
             run.skipped[contract.table] = "table does not exist yet"
             continue
         say(f"checking {contract.table} (version {version})")
-        df, scope = _scoped(spark, contract, uri, version, day)
+        df, scope = scoped_rows(spark, contract, uri, version, day)
         results, errors, failed = check_table(df, contract, version=version, scope=scope)
         run.results += results
         if errors:
@@ -281,7 +281,7 @@ def _examples(flagged: DataFrame) -> dict[str, tuple[str, ...]]:
     return {check: tuple(sorted(js)) for check, js in out.items()}
 
 
-def _version(spark: SparkSession, uri: str) -> int | None:
+def table_version(spark: SparkSession, uri: str) -> int | None:
     from delta.tables import DeltaTable
 
     if not DeltaTable.isDeltaTable(spark, uri):
@@ -289,7 +289,7 @@ def _version(spark: SparkSession, uri: str) -> int | None:
     return int(DeltaTable.forPath(spark, uri).history(1).collect()[0]["version"])
 
 
-def _scoped(
+def scoped_rows(
     spark: SparkSession, contract: Contract, uri: str, version: int, day: date | None
 ) -> tuple[DataFrame, str]:
     """The rows to check: the day's batches, else the newest batch, else the whole table."""

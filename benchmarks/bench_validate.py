@@ -5,8 +5,13 @@ gold), then times only ``validate_and_report`` on the silver and gold zones: eve
 the results tables, failing rows and the report, as the nightly run does. The Spark session
 is started before the clock. Not a test: run it by hand.
 
+``--baseline`` first times, on the same tables and rows, pandera's own data validation of
+each contract (its pyspark backend: one Spark action per check, the table cached, as the
+validator did before it compiled the checks into one pass), and prints the ratio.
+
     .venv/bin/python benchmarks/bench_validate.py --declarations 100000
-    .venv/bin/python benchmarks/bench_validate.py --workdir /tmp/bench --keep   # reuse the lake
+    .venv/bin/python benchmarks/bench_validate.py --workdir /tmp/bench   # reuse the lake
+    .venv/bin/python benchmarks/bench_validate.py --workdir /tmp/bench --baseline gold
 """
 
 from __future__ import annotations
@@ -36,6 +41,25 @@ def prepare(spark, settings, declarations: int, seed: int) -> None:
     transform(spark, settings)
 
 
+def pandera_baseline(spark, settings, zone: str) -> float:
+    """Seconds for pandera's own validation (schema and data) of every table of ``zone``."""
+    from pandera.config import ValidationDepth, config_context
+
+    from governance.dq.validate import scoped_rows, select_contracts, table_version
+
+    start = time.perf_counter()
+    for contract in select_contracts(zone):
+        uri = settings.table_uri(contract.zone, contract.table.split(".", 1)[1])
+        version = table_version(spark, uri)
+        if version is None:
+            continue
+        df = scoped_rows(spark, contract, uri, version, None)[0].cache()
+        with config_context(validation_depth=ValidationDepth.SCHEMA_AND_DATA):
+            contract.schema().validate(check_obj=df)
+        df.unpersist()
+    return time.perf_counter() - start
+
+
 def main() -> int:
     """Prepare (untimed), validate silver and gold (timed), print JSON, exit 1 over budget."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -43,6 +67,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--zones", default="silver,gold")
+    parser.add_argument(
+        "--baseline", default="", help="zones (comma-separated) to time pandera's own checks on"
+    )
     args = parser.parse_args()
 
     from governance.dq.run import validate_and_report
@@ -55,19 +82,30 @@ def main() -> int:
         spark = get_spark(settings, app_name="bench-validate")
         if not (lake / "silver").exists():
             prepare(spark, settings, args.declarations, args.seed)
-        timings, checks, rows = {}, 0, 0
+        timings, baseline, checks, rows = {}, {}, 0, 0
         for zone in args.zones.split(","):
+            if zone in args.baseline.split(","):
+                baseline[zone] = round(pandera_baseline(spark, settings, zone), 1)
             start = time.perf_counter()
             outcome = validate_and_report(spark, settings, zone=zone, report_dir=workdir / "r")
             timings[zone] = round(time.perf_counter() - start, 1)
             checks += len(outcome.run.results)
             rows += sum({r.table: r.rows_checked for r in outcome.run.results}.values())
     total = sum(timings.values())
+    compared = (
+        {
+            "pandera_seconds": baseline,
+            "pandera_over_validate": {z: round(b / timings[z], 1) for z, b in baseline.items()},
+        }
+        if baseline
+        else {}
+    )
     print(
         json.dumps(
             {
                 "declarations": args.declarations,
                 "seconds": timings,
+                **compared,
                 "total_seconds": round(total, 1),
                 "checks": checks,
                 "rows_checked": rows,

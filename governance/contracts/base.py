@@ -1,11 +1,14 @@
 """What a contract is: a pandera model, its metadata, and its checks as Spark predicates.
 
 Why both pandera and predicates: pandera's pyspark backend says *whether* a check passed (one
-boolean per check, no failure cases, see STACK_NOTES 4.2), but the quality tables need *how
-many* rows failed and which. So every rule is written once: column rules as pandera ``Field``
-arguments (compiled here into the same predicate pandera's built-in runs), cross-column rules
-as a :class:`Rule` (a Spark predicate, added to the pandera schema as a dataframe check). The
-validator then counts every predicate's failures in one aggregation pass over the table.
+boolean per check, no failure cases, see STACK_NOTES 4.2) at the cost of one Spark action per
+check, but the quality tables need *how many* rows failed and which, for hundreds of checks a
+night. So every rule is written once: column rules as pandera ``Field`` arguments (read from
+the model and compiled here into the predicate pandera's built-in runs, with its semantics:
+null passes, ``str_matches`` anchored at the start), cross-column rules as a :class:`Rule` (a
+Spark predicate, added to the pandera schema as a dataframe check). The validator then counts
+every predicate's failures in one aggregation pass over the table; a test checks the counts
+against pandera's own validation.
 """
 
 from __future__ import annotations
@@ -183,6 +186,9 @@ _FAMILIES = {
     "isin": "allowed_values",
     "notin": "allowed_values",
     "str_matches": "format",
+    "str_contains": "format",
+    "str_startswith": "format",
+    "str_endswith": "format",
     "str_length": "format",
 }
 
@@ -207,15 +213,30 @@ def _compare(stats: Mapping[str, Any]) -> dict[str, Callable[[Column], Column]]:
         ),
         "isin": lambda c: c.isin(list(stats["allowed_values"])),
         "notin": lambda c: ~c.isin(list(stats["forbidden_values"])),
-        "str_matches": lambda c: c.rlike(str(stats["pattern"])),
-        "str_length": lambda c: _length(c, lo, hi),
+        # pandera anchors str_matches at the start ("^" added when missing), not str_contains.
+        "str_matches": lambda c: c.rlike(_anchored(stats["pattern"])),
+        "str_contains": lambda c: c.rlike(_pattern(stats["pattern"])),
+        "str_startswith": lambda c: c.startswith(stats["string"]),
+        "str_endswith": lambda c: c.endswith(stats["string"]),
+        "str_length": lambda c: _length(c, lo, hi, stats.get("exact_value")),
     }
 
 
-def _length(c: Column, lo: int | None, hi: int | None) -> Column:
+def _pattern(pattern: Any) -> str:
+    return str(getattr(pattern, "pattern", pattern))
+
+
+def _anchored(pattern: Any) -> str:
+    text = _pattern(pattern)
+    return text if text.startswith("^") else f"^{text}"
+
+
+def _length(c: Column, lo: int | None, hi: int | None, exact: int | None = None) -> Column:
     from pyspark.sql import functions as F
 
     length = F.length(c)
+    if exact is not None:
+        return length == exact
     cond = F.lit(True)
     if lo is not None:
         cond = cond & (length >= lo)

@@ -1,23 +1,31 @@
 """The thresholds file (``thresholds.yml``): per-check failure rates, date windows, tolerances.
 
 One file an administration tunes without touching code. Read on first use, not at import.
+``LAKEHOUSE_DQ_THRESHOLDS`` names another file to use instead of the packaged one: an
+administration keeps its own limits outside the code, and a drill can tighten them for a night.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import functools
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from lakehouse.errors import LakehouseError
+
 THRESHOLDS_PATH = Path(__file__).resolve().parent / "thresholds.yml"
+THRESHOLDS_ENV = "LAKEHOUSE_DQ_THRESHOLDS"
 
 
-class ThresholdsError(ValueError):
-    """The thresholds file is malformed; the message names the entry."""
+class ThresholdsError(LakehouseError, ValueError):
+    """The thresholds file is missing or malformed; the message names the file or entry."""
+
+    code = "DQ_THRESHOLDS"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +77,27 @@ def parse_thresholds(doc: dict[str, Any]) -> Thresholds:
     )
 
 
-@functools.cache
-def load_thresholds(path: Path = THRESHOLDS_PATH) -> Thresholds:
-    """The thresholds in ``path`` (the package's file by default)."""
+def thresholds_path() -> Path:
+    """The thresholds file in force: ``LAKEHOUSE_DQ_THRESHOLDS`` if set, else the packaged one."""
+    return Path(os.environ.get(THRESHOLDS_ENV) or THRESHOLDS_PATH)
+
+
+def load_thresholds(path: Path | None = None) -> Thresholds:
+    """The thresholds in ``path`` (default: :func:`thresholds_path`), re-read when it changes."""
+    path = Path(path or thresholds_path())
     try:
-        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        stamp = path.stat().st_mtime_ns
+    except OSError as exc:
+        raise ThresholdsError(f"cannot read thresholds {path}: {exc.strerror}") from exc
+    return _load(path, stamp)
+
+
+@functools.cache
+def _load(path: Path, _stamp: int) -> Thresholds:
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ThresholdsError(f"cannot read thresholds {path}: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise ThresholdsError(f"thresholds {path}: expected a mapping at the top level")
     return parse_thresholds(doc)

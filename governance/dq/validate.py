@@ -4,10 +4,15 @@ How a table is checked, and why this way:
 
 1. Read one Delta version (recorded in the results), and only the new batch of an incremental
    table (the newest batch id, or the batches received on ``--date``).
-2. Cache it once: pandera's pyspark backend runs one Spark action per check (STACK_NOTES 4.3).
-3. pandera validates the schema and the checks (its verdict per check, ``df.pandera.errors``).
-4. One aggregation pass counts every check's failing rows (pandera has no failure cases on
-   pyspark), plus one grouping per key for uniqueness; a few failing rows become examples.
+2. pandera checks the table's shape: every column of the model present, with its type.
+3. The data checks the model declares (pandera ``Field`` checks, nullability, ``Config.unique``)
+   and the contract's rules are compiled into Spark predicates and counted in one aggregation
+   pass, plus one grouping per key. Why not pandera's own data validation: its pyspark backend
+   runs one Spark action per check and says only pass or fail (STACK_NOTES 4.2, 4.3); at
+   100,000 declarations that was one scan per check of 599. The compiled checks give the same
+   per-check verdict (tests/integration/governance/test_compiled_checks.py).
+4. Only a table with failures is read once more: its failing rows are flagged in one pass, a
+   few per check become examples, and silver and gold rows are copied.
 5. Results replace the run's previous rows (the run id is derived from the table versions
    and scope, so re-validating the same data changes nothing); failing rows of silver and
    gold go to ``governance.dq_failed_rows`` with the check that failed.
@@ -24,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from governance.contracts import Contract, contracts
 from governance.contracts.base import CheckSpec
-from governance.contracts.config import THRESHOLDS_PATH, load_thresholds
+from governance.contracts.config import load_thresholds, thresholds_path
 from governance.dq.results import FAILED_ROWS_DDL, RESULTS_DDL, CheckResult
 from lakehouse.errors import LakehouseError
 from lakehouse.settings import Settings
@@ -75,10 +80,11 @@ def validate(
 ) -> ValidationRun:
     """Validate the chosen tables, store results and failing rows, return the run."""
     say = progress or log.info
+    load_thresholds()  # a missing or malformed thresholds file stops here, before any scan
     plans = []
     for contract in select_contracts(zone, table):
         uri = settings.table_uri(contract.zone, contract.table.split(".", 1)[1])
-        version = _version(spark, uri)
+        version = table_version(spark, uri)
         plans.append((contract, uri, version))
     run = ValidationRun(_run_id(plans, day), datetime.now(UTC))
     failed_frames = []
@@ -87,7 +93,7 @@ def validate(
             run.skipped[contract.table] = "table does not exist yet"
             continue
         say(f"checking {contract.table} (version {version})")
-        df, scope = _scoped(spark, contract, uri, version, day)
+        df, scope = scoped_rows(spark, contract, uri, version, day)
         results, errors, failed = check_table(df, contract, version=version, scope=scope)
         run.results += results
         if errors:
@@ -101,35 +107,57 @@ def validate(
 def check_table(
     df: DataFrame, contract: Contract, *, version: int = -1, scope: str = "all"
 ) -> tuple[list[CheckResult], dict, DataFrame | None]:
-    """Every check of ``contract`` on ``df``: results, pandera's errors, failing rows."""
-    df = df.cache()
-    try:
-        errors = _pandera_errors(df, contract)
-        missing = _schema_results(errors, contract, df, version, scope)
-        present = set(df.columns)
-        specs = [s for s in contract.checks() if _columns_of(s) <= present]
-        results = missing + _count(df, contract, specs, version, scope)
-        failed = _failed_rows(df, contract, specs, results) if contract.copies_failed_rows else None
-        if failed is not None:
-            failed = failed.localCheckpoint()
-        return results, errors, failed
-    finally:
-        df.unpersist()
+    """Every check of ``contract`` on ``df``: results, pandera's errors, failing rows.
+
+    Spark actions per table: one aggregation for every row-level check, one grouping per key,
+    and, only when something failed, one pass that flags the failing rows (copied for silver
+    and gold) and picks a few examples per check from them.
+    """
+    errors = pandera_schema_errors(df, contract)
+    present = set(df.columns)
+    specs = [s for s in contract.checks() if _columns_of(s) <= present]
+    total, failed_counts = count_failures(df, specs)
+    flagged = _flagged_rows(df, contract, [s for s in specs if failed_counts[s.name]])
+    if flagged is not None and contract.copies_failed_rows:
+        flagged = flagged.localCheckpoint()  # examples and the copy read the same rows
+    examples = _examples(flagged) if flagged is not None else {}
+    limits = load_thresholds()
+    results = _schema_results(errors, contract, total, version, scope) + [
+        CheckResult(
+            contract.table,
+            spec.name,
+            spec.column,
+            spec.family,
+            total,
+            failed_counts[spec.name],
+            limits.max_rate(contract.table, spec.name),
+            version,
+            scope,
+            examples.get(spec.name, ()),
+        )
+        for spec in specs
+    ]
+    return results, errors, flagged if contract.copies_failed_rows else None
 
 
-def _pandera_errors(df: DataFrame, contract: Contract) -> dict:
+def pandera_schema_errors(df: DataFrame, contract: Contract) -> dict:
+    """pandera's verdict on the table's shape: every column present, with its type.
+
+    Run on the DataFrame's schema alone (``limit(0)``): the data checks the model declares are
+    counted by :func:`count_failures` in one pass, where pandera would run one Spark action
+    per check and say only whether it passed (STACK_NOTES 4.2, 4.3).
+    """
     from pandera.config import ValidationDepth, config_context
 
-    with config_context(validation_depth=ValidationDepth.SCHEMA_AND_DATA):
-        out = contract.schema().validate(check_obj=df)
+    with config_context(validation_depth=ValidationDepth.SCHEMA_ONLY):
+        out = contract.schema().validate(check_obj=df.limit(0))
     return dict(out.pandera.errors or {})
 
 
 def _schema_results(
-    errors: dict, contract: Contract, df: DataFrame, version: int, scope: str
+    errors: dict, contract: Contract, rows: int, version: int, scope: str
 ) -> list[CheckResult]:
     """pandera's schema-level errors (a column missing, a wrong type) fail the whole table."""
-    rows = df.count()
     limits = load_thresholds()
     out = []
     for reason, items in (errors.get("SCHEMA") or {}).items():
@@ -167,85 +195,65 @@ def _columns_of(spec: CheckSpec) -> set[str]:
     return {spec.column.split("[", 1)[0].split(".", 1)[0]}
 
 
-def _passes(spec: CheckSpec) -> Column:
+def _fails(spec: CheckSpec) -> Column:
+    """True when the row fails ``spec`` (null means "not applicable", as in pandera)."""
     from pyspark.sql import functions as F
 
     assert spec.predicate is not None
-    return F.coalesce(spec.predicate(), F.lit(True))
+    return ~F.coalesce(spec.predicate(), F.lit(True))
 
 
-def _count(
-    df: DataFrame, contract: Contract, specs: list[CheckSpec], version: int, scope: str
-) -> list[CheckResult]:
+def count_failures(df: DataFrame, specs: list[CheckSpec]) -> tuple[int, dict[str, int]]:
+    """Rows in ``df`` and, per check, the rows failing it.
+
+    Row-level checks are counted in one aggregation (Spark reads only the columns they use);
+    a key counts the rows whose key value occurs more than once (one grouping per key).
+    """
     from pyspark.sql import functions as F
 
     rows_specs = [s for s in specs if not s.is_key]
     aggs = [F.count(F.lit(1)).alias("_n")] + [
-        F.sum(F.when(_passes(s), 0).otherwise(1)).alias(f"_c{i}") for i, s in enumerate(rows_specs)
+        F.count_if(_fails(s)).alias(f"_c{i}") for i, s in enumerate(rows_specs)
     ]
-    counts = df.agg(*aggs).first()
-    total = int(counts["_n"])
-    limits = load_thresholds()
-    out = []
-    for i, spec in enumerate(rows_specs):
-        failed = int(counts[f"_c{i}"] or 0)
-        examples = _examples(df.filter(~_passes(spec))) if failed else ()
-        out.append(_result(contract, spec, total, failed, limits, version, scope, examples))
+    counts = df.agg(*aggs).collect()[0]  # an aggregate without grouping: exactly one row
+    failed = {s.name: int(counts[f"_c{i}"] or 0) for i, s in enumerate(rows_specs)}
     for spec in (s for s in specs if s.is_key):
         dupes = df.groupBy(*spec.key).count().filter("count > 1")
-        failed = int(dupes.agg(F.sum("count")).first()[0] or 0)
-        examples = _examples(dupes) if failed else ()
-        out.append(_result(contract, spec, total, failed, limits, version, scope, examples))
-    return out
+        failed[spec.name] = int(dupes.agg(F.sum("count")).collect()[0][0] or 0)
+    return int(counts["_n"]), failed
 
 
-def _result(contract, spec, total, failed, limits, version, scope, examples) -> CheckResult:
-    return CheckResult(
-        contract.table,
-        spec.name,
-        spec.column,
-        spec.family,
-        total,
-        failed,
-        limits.max_rate(contract.table, spec.name),
-        version,
-        scope,
-        examples,
-    )
+def _flagged_rows(df: DataFrame, contract: Contract, failed: list[CheckSpec]) -> DataFrame | None:
+    """Each failing row once per check it fails: table, check, column and the row as JSON.
 
-
-def _examples(df: DataFrame) -> tuple[str, ...]:
-    """A few failing rows as JSON (nested bronze rows cut to 500 characters)."""
+    One pass for all row-level checks (an array of the checks a row fails, exploded), plus a
+    semi join per failed key; ``None`` when nothing failed.
+    """
     from pyspark.sql import functions as F
 
-    rows = df.select(F.substring(F.to_json(F.struct("*")), 1, 500).alias("j")).limit(EXAMPLES)
-    return tuple(r.j for r in rows.collect())
-
-
-def _failed_rows(
-    df: DataFrame, contract: Contract, specs: list[CheckSpec], results: list[CheckResult]
-) -> DataFrame | None:
-    """Failing rows of every failed check, each with the check that failed."""
-    from pyspark.sql import functions as F
-
-    failed_checks = {r.check for r in results if r.rows_failed}
-    frames = []
-    for spec in specs:
-        if spec.name not in failed_checks:
-            continue
-        if spec.is_key:
-            dupes = df.groupBy(*spec.key).count().filter("count > 1").drop("count")
-            rows = df.join(dupes, list(spec.key), "left_semi")
-        else:
-            rows = df.filter(~_passes(spec))
-        frames.append(
-            rows.select(
-                F.lit(contract.table).alias("table"),
-                F.lit(spec.name).alias("check"),
-                F.lit(spec.column).alias("column"),
-                F.to_json(F.struct("*")).alias("record"),
-            )
+    def tagged(rows: DataFrame, check: Column, column: Column) -> DataFrame:
+        return rows.select(
+            F.lit(contract.table).alias("table"),
+            check.alias("check"),
+            column.alias("column"),
+            F.to_json(F.struct(*[F.col(f"`{c}`") for c in df.columns])).alias("record"),
         )
+
+    frames = []
+    row_specs = [s for s in failed if not s.is_key]
+    if row_specs:
+        marks = F.array(
+            *[
+                F.when(_fails(s), F.struct(F.lit(s.name).alias("c"), F.lit(s.column).alias("k")))
+                for s in row_specs
+            ]
+        )
+        marked = df.select("*", F.explode(F.filter(marks, lambda m: m.isNotNull())).alias("_dq"))
+        frames.append(tagged(marked, F.col("_dq.c"), F.col("_dq.k")))
+    for spec in (s for s in failed if s.is_key):
+        dupes = df.groupBy(*spec.key).count().filter("count > 1").drop("count")
+        rows = df.join(dupes, list(spec.key), "left_semi")
+        frames.append(tagged(rows, F.lit(spec.name), F.lit(spec.column)))
     if not frames:
         return None
     out = frames[0]
@@ -254,15 +262,34 @@ def _failed_rows(
     return out
 
 
-def _version(spark: SparkSession, uri: str) -> int | None:
+def _examples(flagged: DataFrame) -> dict[str, tuple[str, ...]]:
+    """A few failing rows per check as JSON (cut to 500 characters), the same on a re-run."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    first = Window.partitionBy("check").orderBy("record")
+    rows = (
+        flagged.select("check", "record")
+        .withColumn("_k", F.row_number().over(first))
+        .filter(F.col("_k") <= EXAMPLES)
+        .select("check", F.substring("record", 1, 500).alias("j"))
+        .collect()
+    )
+    out: dict[str, list[str]] = {}
+    for row in rows:
+        out.setdefault(row.check, []).append(row.j)
+    return {check: tuple(sorted(js)) for check, js in out.items()}
+
+
+def table_version(spark: SparkSession, uri: str) -> int | None:
     from delta.tables import DeltaTable
 
     if not DeltaTable.isDeltaTable(spark, uri):
         return None
-    return int(DeltaTable.forPath(spark, uri).history(1).first()["version"])
+    return int(DeltaTable.forPath(spark, uri).history(1).collect()[0]["version"])
 
 
-def _scoped(
+def scoped_rows(
     spark: SparkSession, contract: Contract, uri: str, version: int, day: date | None
 ) -> tuple[DataFrame, str]:
     """The rows to check: the day's batches, else the newest batch, else the whole table."""
@@ -272,7 +299,7 @@ def _scoped(
     if day is not None and contract.received_column:
         return df.filter(F.to_date(F.col(contract.received_column)) == F.lit(day)), f"date={day}"
     if contract.batch_column:
-        newest = df.agg(F.max(F.col(contract.batch_column))).first()[0]
+        newest = df.agg(F.max(F.col(contract.batch_column))).collect()[0][0]
         if newest is not None:
             return df.filter(F.col(contract.batch_column) == F.lit(newest)), f"batch={newest}"
     return df, "all"
@@ -280,7 +307,7 @@ def _scoped(
 
 def _run_id(plans: list, day: date | None) -> str:
     """Same tables at the same versions, same scope and thresholds: same run id."""
-    digest = hashlib.sha256(THRESHOLDS_PATH.read_bytes())
+    digest = hashlib.sha256(thresholds_path().read_bytes())
     for contract, _uri, version in sorted(plans, key=lambda p: p[0].table):
         digest.update(f"{contract.table}@{version};".encode())
     digest.update(f"day={day}".encode())

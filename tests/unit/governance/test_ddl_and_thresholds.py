@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pyspark.sql.types as T
 import pytest
 from hypothesis import given
@@ -86,6 +88,19 @@ def test_bad_thresholds_are_named(doc, message) -> None:
 def test_the_shipped_thresholds_parse() -> None:
     limits = load_thresholds()
     assert 0 <= limits.default <= 1 and limits.max_age_days > 0
+
+
+def test_an_administrations_thresholds_file_replaces_the_shipped_one(tmp_path, monkeypatch) -> None:
+    own = tmp_path / "thresholds.yml"
+    own.write_text("default: 0.02\n")
+    monkeypatch.setenv("LAKEHOUSE_DQ_THRESHOLDS", str(own))
+    assert load_thresholds().max_rate("silver.t", "x:isin") == 0.02
+    own.write_text("default: 0.03\n")  # edited between runs: read again
+    os.utime(own, ns=(1, 1))
+    assert load_thresholds().max_rate("silver.t", "x:isin") == 0.03
+    monkeypatch.setenv("LAKEHOUSE_DQ_THRESHOLDS", str(tmp_path / "missing.yml"))
+    with pytest.raises(ThresholdsError, match=r"cannot read thresholds .*missing\.yml"):
+        load_thresholds()
 
 
 def _result(failed: int, max_rate: float, table: str = "silver.t") -> CheckResult:

@@ -5,7 +5,13 @@ nothing), and summarise what landed where, quarantine included. The summary is r
 from the tables with the JVM-free reader, the same way ``lakehouse tables`` reads them.
 Then silver and gold are built (``lakehouse transform``, with its reconciliation), every table
 that exists is validated against its quality contract (``lakehouse validate``: the report's
-path and one verdict line per zone), and an analyst's query on gold ends the summary.
+path and one verdict line per zone), and an analyst's query on gold.
+
+Then the night's last two steps: the risk and revenue models are trained on the days before
+``--day`` (``lakehouse train``: training, validation and test windows are the history's days),
+``--day`` is scored and exported for the CMS (``lakehouse nightly``'s score and export), and
+the summary ends with the five riskiest declarations of the night and their reasons. That is
+why the demo simulates ``--days`` days (five by default): a model needs a history to learn from.
 """
 
 from __future__ import annotations
@@ -13,7 +19,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
+from pathlib import Path
 
 from lakehouse.cli.common import add_command, at_least, preflight, reporter, settings_from
 
@@ -24,6 +31,9 @@ ANALYST_SQL = (
     " assessed, round(sum(collected), 2) AS collected, round(sum(gap), 2) AS gap"
     " FROM gold.fct_revenue_daily GROUP BY office_code ORDER BY gap DESC"
 )
+# Days the models need: at least three to train on, one to validate, the scored night to test.
+MODEL_DAYS = 5
+TOP = 5
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,9 +44,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=HELP,
         epilog="example: lakehouse demo --declarations 2000",
     )
-    parser.add_argument("--declarations", type=int, default=2000, help="declarations to simulate")
+    parser.add_argument(
+        "--declarations", type=int, default=1000, help="declarations to simulate per day"
+    )
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--day", type=date.fromisoformat, default=date(2026, 11, 24))
+    parser.add_argument(
+        "--day", type=date.fromisoformat, default=date(2026, 11, 24), help="the night scored"
+    )
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=MODEL_DAYS,
+        help=f"days simulated, ending with --day (default {MODEL_DAYS}; fewer than "
+        f"{MODEL_DAYS}: no history to train on, the demo stops after gold)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -58,6 +79,8 @@ class DemoResult:
     reconciled: bool = True
     analyst_sql: str = ""
     analyst_answer: list[str] = field(default_factory=list)
+    nightly: list[str] = field(default_factory=list)
+    top: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -76,6 +99,12 @@ class DemoResult:
         lines.append("An analyst's query on gold (lakehouse sql):")
         lines.append(f"  {self.analyst_sql}")
         lines += [f"  {line}" for line in self.analyst_answer]
+        if self.nightly:
+            lines.append("The night (lakehouse train, score, export):")
+            lines += [f"  {line}" for line in self.nightly]
+        if self.top:
+            lines.append(f"The {len(self.top)} riskiest declarations tonight, with their reasons:")
+            lines += [f"  {line}" for line in self.top]
         if not self.reconciled:
             lines.append("DEMO FAILED: bronze and silver do not reconcile (see above)")
         elif self.exit_code:
@@ -99,21 +128,27 @@ def run(args: argparse.Namespace) -> DemoResult:
     from lakehouse.transform import print_reconciliation, transform
 
     at_least(args.declarations, 0, "--declarations")
+    at_least(args.days, 1, "--days")
     # The simulator lands each file whole (write, then rename): no settle time needed.
     settings = dataclasses.replace(settings_from(args), landing_settle_seconds=0.0)
     preflight(settings, write=True)
     report = reporter(args, "demo")
     report.say(f"lake root {settings.lake_root}")
-    with report.counting("simulating declarations", args.declarations) as count:
-        summary = generate(
-            settings.lake_root,
-            declarations=args.declarations,
-            seed=args.seed,
-            day=args.day,
-            writer=writer_for(settings),
-            progress=count,
-        )
-    report.say(f"simulated {args.declarations:,} declarations; starting Spark")
+    days = [args.day - timedelta(days=back) for back in range(args.days - 1, -1, -1)]
+    files_simulated = 0
+    for offset, day in enumerate(days):
+        with report.counting(f"simulating {day}", args.declarations) as count:
+            summary = generate(
+                settings.lake_root,
+                declarations=args.declarations,
+                seed=args.seed + offset,
+                day=day,
+                writer=writer_for(settings),
+                progress=count,
+            )
+        files_simulated += sum(summary.files.values())
+    total = args.declarations * len(days)
+    report.say(f"simulated {total:,} declarations over {len(days)} days; starting Spark")
     spark = get_spark(settings, app_name="lakehouse-demo")
     init_lake(spark, settings)
     first = ingest_landing(spark, settings, progress=report.say)
@@ -124,10 +159,11 @@ def run(args: argparse.Namespace) -> DemoResult:
     print_reconciliation(built.reconciliation)
     quality = _quality(spark, settings, report.say)
     answer = spark.sql(ANALYST_SQL).limit(10).toPandas()
+    nightly, top = _night(spark, settings, days, report) if built.reconciled else ([], [])
     return DemoResult(
         lake_root=settings.lake_root,
-        declarations=args.declarations,
-        files_simulated=sum(summary.files.values()),
+        declarations=total,
+        files_simulated=files_simulated,
         files_ingested=first.files_ingested,
         records=first.total_records,
         quarantined=first.rejected,
@@ -139,7 +175,51 @@ def run(args: argparse.Namespace) -> DemoResult:
         reconciled=built.reconciled,
         analyst_sql=ANALYST_SQL,
         analyst_answer=answer.to_string(index=False).splitlines(),
+        nightly=nightly,
+        top=top,
     )
+
+
+def _night(spark, settings, days: list[date], report) -> tuple[list[str], list[str]]:
+    """Train on the history, score and export the last day; the night's lines and top five."""
+    from lakehouse.cli.nightly import score_and_export
+    from spark_jobs.train.job import run_training
+    from spark_jobs.train.model import Windows
+
+    if len(days) < MODEL_DAYS:
+        return [f"no model: {len(days)} day(s) simulated, {MODEL_DAYS} needed to train"], []
+    night = days[-1]
+    windows = Windows(days[0], days[-3], days[-2], night)
+    trained = run_training(
+        spark, settings, windows, report_root=Path("reports") / "models", progress=report.say
+    )
+    lines = trained.text().splitlines()
+    said: list[str] = []
+
+    def say(message: str) -> None:
+        report.say(message)
+        said.append(message)
+
+    score_and_export(spark, settings, night, say)
+    return lines + said, top_declarations(spark, night)
+
+
+def top_declarations(spark, night: date, n: int = TOP) -> list[str]:
+    """The night's ``n`` riskiest declarations from ``gold.risk_scores``, one line each."""
+    from pyspark.sql import functions as F
+
+    rows = (
+        spark.table("gold.risk_scores")
+        .where(F.col("score_date") == F.lit(night))
+        .orderBy("risk_rank")
+        .limit(n)
+        .collect()
+    )
+    return [
+        f"{r.risk_rank}. {r.lrn}  risk {r.risk:.0%}  expected revenue {r.expected_revenue:,.0f}"
+        f"  {'; '.join(x for x in (r.reason_1, r.reason_2, r.reason_3) if x) or 'no reason'}"
+        for r in rows
+    ]
 
 
 def _quality(spark, settings, say):

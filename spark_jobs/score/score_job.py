@@ -151,7 +151,8 @@ def score_day(
         raise NoChampionError(uri=tracking.tracking_uri(settings))
     progress(f"champion: risk v{pair.risk_version}, revenue v{pair.revenue_version}")
     risk, revenue = tracking.load_pair(settings, pair)
-    rows = score_frame(load_declarations(spark, settings), risk, revenue, pair, day, options)
+    today = load_declarations(spark, settings, day)
+    rows = score_frame(today, risk, revenue, pair, day, options)
     rows = rows.cache()
     counts = rows.agg(
         F.count(F.lit(1)).alias("n"),

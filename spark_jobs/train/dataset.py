@@ -8,6 +8,7 @@ truth table is given or lies where the simulator writes it.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
@@ -26,14 +27,26 @@ INPUTS = (
 )
 
 
-def load_declarations(spark: SparkSession, settings: Settings) -> DataFrame:
-    """Every current declaration, one row each, ready for the feature pipeline."""
+def load_declarations(
+    spark: SparkSession, settings: Settings, day: date | None = None
+) -> DataFrame:
+    """Every current declaration, one row each, ready for the feature pipeline.
+
+    ``day``: only the declarations issued that day (the nightly scoring), read as such from
+    the start, so a night's cost does not grow with the history kept in gold.
+    """
     for name in INPUTS:
         if not spark.catalog.tableExists(name):
             raise TableNotFoundError(table=name, uri=settings.lake_root)
+    features = spark.table("gold.ml_declaration_features")
+    gold_items = spark.table("gold.fct_declaration_items")
     items = spark.table("silver.int_cms__declaration_items").select(
         "item_record_id", "record_id", "item_no"
     )
+    if day is not None:
+        features = features.where(F.col("issue_date") == F.lit(day))
+        gold_items = gold_items.where(F.col("issue_date") == F.lit(day))
+        items = items.join(gold_items.select("item_record_id"), "item_record_id", "left_semi")
     taxes = spark.table("silver.stg_cms__declaration_tax_lines").where(
         "level = 'item' and tax_type = 'CUD'"
     )
@@ -42,12 +55,7 @@ def load_declarations(spark: SparkSession, settings: Settings) -> DataFrame:
         .groupBy("item_record_id")
         .agg(F.max(F.col("rate").cast("double")).alias("applied_rate"))
     )
-    return declaration_frame(
-        spark.table("gold.ml_declaration_features"),
-        spark.table("gold.fct_declaration_items"),
-        spark.table("gold.dim_tariff_lines"),
-        item_rates,
-    )
+    return declaration_frame(features, gold_items, spark.table("gold.dim_tariff_lines"), item_rates)
 
 
 def simulator_truth_path(settings: Settings) -> Path | None:

@@ -1,5 +1,10 @@
-"""Training, the registry's champion rule, scoring into gold.risk_scores and the export, on a
-small simulated history built once by dbt (the dbt tier: ``pytest -m dbt``)."""
+"""Training, the registry's champion rule and scoring into gold.risk_scores, on a five-day
+simulated history built by dbt for this file alone (the ``history`` tier: ``pytest -m history``;
+three windows need three dates, which the dbt tier's two-day lake does not have).
+
+The issue's required tests run in the default suite instead: no leakage on the dbt tier's lake
+(tests/integration/dbt/test_model_no_leakage.py), the control sample, the idempotent export and
+the failure midway (tests/integration/models/test_score_export.py)."""
 
 from __future__ import annotations
 
@@ -13,41 +18,10 @@ from pyspark.sql import functions as F
 from spark_jobs.score.score_job import ScoreOptions, score_day
 from spark_jobs.train import tracking
 from spark_jobs.train.dataset import load_declarations
-from spark_jobs.train.features import feature_columns
 from spark_jobs.train.job import run_training
-from spark_jobs.train.model import fit_base
 from tests.integration.models.conftest import WINDOWS
 
 pytestmark = [pytest.mark.integration, pytest.mark.dbt, pytest.mark.history]
-
-
-def test_no_statistic_leaks_from_after_the_training_window(spark, model_lake) -> None:
-    """Shuffle labels and duties after the training window: the fitted features and the
-    classifier, applied to the training window, come out identical."""
-    frame = load_declarations(spark, model_lake).cache()
-    train_to = WINDOWS.train_to
-    later = frame.where(F.col("issue_date") > F.lit(train_to))
-    shuffled_labels = later.select("label", "additional_duty").orderBy(F.rand(5)).collect()
-    assert any(r.label is not None for r in shuffled_labels)
-    rows = later.drop("label", "additional_duty").collect()
-    schema = frame.schema
-    mixed = [
-        {**r.asDict(), "label": s.label, "additional_duty": s.additional_duty}
-        for r, s in zip(rows, shuffled_labels, strict=True)
-    ]
-    tampered = frame.where(F.col("issue_date") <= F.lit(train_to)).unionByName(
-        spark.createDataFrame(mixed, schema)
-    )
-
-    def fitted_outputs(source):
-        train = WINDOWS.split(source)[0]
-        features, models = fit_base(train, only="logistic_regression")
-        out = models["logistic_regression"].transform(features.transform(train))
-        cols = [*feature_columns(), "primary_hs6", "primary_origin"]
-        return out.select("lrn", *cols, "probability").orderBy("lrn").collect()
-
-    assert fitted_outputs(frame) == fitted_outputs(tampered)
-    frame.unpersist()
 
 
 def test_train_promote_score_and_rescore(spark, model_lake, tmp_path: Path) -> None:

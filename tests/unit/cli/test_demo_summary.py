@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pyarrow as pa
 import pytest
 from deltalake import write_deltalake
@@ -36,3 +38,12 @@ def test_the_text_is_a_short_summary_with_a_verdict() -> None:
     assert ok.text().splitlines()[-1].startswith("DEMO OK: 10 declarations simulated in 7 files")
     assert failed.text().splitlines()[-1] == "DEMO FAILED: the re-run ingested 5 records again"
     assert "DemoResult(" not in ok.text()
+
+
+def test_the_night_and_its_top_five_come_before_the_verdict() -> None:
+    top = [f"{i}. LRN{i}  risk 9{i}%  revenue 1,000  unit value far below" for i in range(5)]
+    result = dataclasses.replace(_result(0), nightly=["scored 10 declarations"], top=top)
+    lines = result.text().splitlines()
+    header = lines.index("The 5 riskiest declarations tonight, with their reasons:")
+    assert lines[header + 1 : header + 6] == [f"  {t}" for t in top]
+    assert lines[-1].startswith("DEMO OK") and "  scored 10 declarations" in lines

@@ -32,6 +32,7 @@ COMMANDS = (
     "init",
     "ingest",
     "quarantine",
+    "compact",
     "demo",
     "info",
     "tables",

@@ -3,8 +3,9 @@
 ``list`` reads the quarantine table with the ``deltalake`` package: no JVM, so it answers in
 about a second on a lake of any size that a Spark job would need half a minute to start on.
 ``replay`` re-parses the quarantined originals with today's settings and parsers and loads
-what now passes, exactly once (:mod:`lakehouse.ingest.replay`); it writes bronze, so it
-holds the lake's lease like ``lakehouse ingest``.
+what now passes, exactly once (:mod:`lakehouse.ingest.replay`); it writes bronze with
+delta-rs like ``lakehouse ingest`` (no JVM unless the files are many), and holds the lake's
+lease as it does.
 """
 
 from __future__ import annotations
@@ -182,15 +183,13 @@ def run_replay(args: argparse.Namespace) -> int:
     from lakehouse.ingest.bronze import require_lake
     from lakehouse.ingest.lease import hold_lease
     from lakehouse.ingest.replay import ReplayFilter, replay_quarantine
-    from lakehouse.spark import get_spark
 
     settings = settings_from(args)
     say = progress("replay")
     require_lake(settings)
     which = ReplayFilter(args.feed, args.code, args.batch)
     with hold_lease(settings, "lakehouse quarantine replay", wait=args.wait, say=say) as lease:
-        spark = get_spark(settings, app_name="lakehouse-replay")
-        report = replay_quarantine(spark, settings, lease, which, say)
+        report = replay_quarantine(None, settings, lease, which, say)
     print(
         f"pending rows {report.pending:,}, files re-parsed {report.files:,}, "
         f"records loaded {report.total_records:,}, rows marked replayed {report.marked:,}, "

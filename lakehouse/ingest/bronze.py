@@ -268,7 +268,7 @@ def ingest_landing(
     LakeFiles(settings).remove_tree(staging_root(settings))
     log = _read_log(settings)
     last_batch, open_batch = _log_state(log)
-    _remove_orphans(settings, open_batch or last_batch + 1, open_batch, run.say)
+    _remove_orphans(settings, open_batch or last_batch + 1, run.say)
     if open_batch is not None:
         planned = _planned_files(log, open_batch)
         run.say(f"resuming batch {open_batch}: {len(planned)} planned files")
@@ -338,11 +338,7 @@ class _Run:
         """True when the batch is small enough to parse in local processes (no JVM)."""
         if self.engine != "auto":
             return self.engine == "local"
-        size = sum(f.size for f in files)
-        return (
-            len(files) <= self.settings.ingest_local_max_files
-            and size <= self.settings.ingest_local_max_mb * 1e6
-        )
+        return fits_local(self.settings, files)
 
     def parse(
         self, batch_id: int, files: list[_Planned], changed: dict[str, str] | None = None
@@ -355,6 +351,14 @@ class _Run:
     def batch(self, batch_id: int, planned: list[_Planned], parsed: _Parsed) -> None:
         spark = self.session.get(self.say) if self.writer == "spark" else None
         _run_batch(self, spark, batch_id, planned, parsed)
+
+
+def fits_local(settings: Settings, files: list[_Planned]) -> bool:
+    """True when the files are few and small enough to parse in local processes (no JVM)."""
+    size = sum(f.size for f in files)
+    return (
+        len(files) <= settings.ingest_local_max_files and size <= settings.ingest_local_max_mb * 1e6
+    )
 
 
 def _maybe_fail(fail_at: str | None, step: str, parsed: _Parsed | None = None) -> None:
@@ -669,8 +673,13 @@ def _append_log(
     status: str,
     counts: dict[str, tuple[int, int]] | None = None,
     missing: set[str] | None = None,
+    txn: str | None = None,
 ) -> None:
-    """Append the batch's plan (``planned``) or its commit, as one Delta transaction."""
+    """Append the batch's plan (``planned``), its commit or its replay, as one transaction.
+
+    The transaction's app id is ``txn``, by default the plan's or the commit's. A replay's
+    rows (status ``replayed``) carry no record counts: the quarantine says what it loaded.
+    """
     import pyarrow as pa
 
     now = datetime.now(UTC)
@@ -678,7 +687,12 @@ def _append_log(
     for p in planned:
         feed_key = feed_key_of(p.path)
         system, feed = feed_key.split("/", 1) if feed_key else (None, None)
-        records, rejected = (counts or {}).get(p.sha, (0, 0)) if p.duplicate_of is None else (0, 0)
+        records: int | None = 0
+        rejected: int | None = 0
+        if status == "replayed":
+            records = rejected = None
+        elif p.duplicate_of is None:
+            records, rejected = (counts or {}).get(p.sha, (0, 0))
         row_status = "duplicate" if (p.duplicate_of and status == "committed") else status
         if status == "committed" and p.path in (missing or set()):
             row_status = "missing"
@@ -699,7 +713,7 @@ def _append_log(
             }
         )
     table = pa.Table.from_pylist(rows, schema=arrow_schema(FILE_LOG, with_ingest=False))
-    txn = TXN_PLAN if status == "planned" else TXN_COMMIT
+    txn = txn or (TXN_PLAN if status == "planned" else TXN_COMMIT)
     append_rows(settings, FILE_LOG.name, table, txn, batch_id)
 
 
@@ -743,15 +757,14 @@ def _planned_files(log: list[dict[str, Any]], batch_id: int) -> list[_Planned]:
     ]
 
 
-def _remove_orphans(
-    settings: Settings, from_batch: int, open_batch: int | None, say: Progress
-) -> None:
+def _remove_orphans(settings: Settings, from_batch: int, say: Progress) -> None:
     """Remove data files of batches from ``from_batch`` on that no commit took.
 
     A run killed after its workers wrote a batch's files and before the batch's commit leaves
     them in the table folders, invisible to readers (they are in no add action). The batch
-    that was open (planned, not committed) may have committed some tables: only the files
-    those tables' snapshots do not name are removed; a later batch has committed nothing.
+    that was open (planned, not committed) may have committed some tables, and so may a
+    replay killed before it logged its batch: only the files the table's snapshot does not
+    name are removed. The snapshot is read only for a table that has candidates.
     """
     files = LakeFiles(settings)
     for table in [*BRONZE, QUARANTINE.name]:
@@ -761,9 +774,7 @@ def _remove_orphans(
         ]
         if not names:
             continue
-        keep = set()
-        if any(part_batch(n) == open_batch for n in names):
-            keep = committed_names(open_table(settings, table))
+        keep = committed_names(open_table(settings, table))
         for name in names:
             if name not in keep:
                 files.remove(f"{uri}/{name}")

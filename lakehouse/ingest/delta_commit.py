@@ -292,16 +292,29 @@ def recorded(dt: DeltaTable, app_id: str, version: int) -> bool:
     return done is not None and done >= version
 
 
+def without_checkpoint() -> dict[str, Any]:
+    """Commit options of every bronze write: no checkpoint, no log clean-up after it.
+
+    Both happen once a night in :mod:`lakehouse.ingest.compact`, where the stale Hadoop
+    checksum they leave beside ``_last_checkpoint`` is removed.
+    """
+    from deltalake import PostCommitHookProperties
+
+    return {
+        "post_commithook_properties": PostCommitHookProperties(
+            create_checkpoint=False, cleanup_expired_logs=False
+        )
+    }
+
+
 def _commit_args(app_id: str, version: int) -> dict[str, Any]:
-    from deltalake import CommitProperties, PostCommitHookProperties, Transaction
+    from deltalake import CommitProperties, Transaction
 
     return {
         "commit_properties": CommitProperties(
             app_transactions=[Transaction(app_id, version)], max_commit_retries=10
         ),
-        "post_commithook_properties": PostCommitHookProperties(
-            create_checkpoint=False, cleanup_expired_logs=False
-        ),
+        **without_checkpoint(),
     }
 
 
@@ -332,19 +345,35 @@ def append_rows(settings: Settings, table: str, rows: pa.Table, app_id: str, ver
     return True
 
 
-def read_rows(settings: Settings, table: str, columns: list[str]) -> pa.Table:
+def read_rows(
+    settings: Settings, table: str, columns: list[str], where: str | None = None
+) -> pa.Table:
     """The table's rows (the named columns) as Arrow, through delta-rs's SQL engine.
 
     Not ``to_pyarrow_table``: it goes through ``pyarrow.dataset``, whose import (pandas with
-    it) alone costs more than a run that finds nothing new may take.
+    it) alone costs more than a run that finds nothing new may take. ``where`` is a
+    DataFusion SQL condition over the table ``t``.
     """
+    select = ", ".join(quote_name(c) for c in columns)
+    return query(settings, table, f"SELECT {select} FROM t" + (f" WHERE {where}" if where else ""))
+
+
+def query(settings: Settings, table: str, sql: str) -> pa.Table:
+    """The answer of one DataFusion SQL query over the bronze table, registered as ``t``."""
     from deltalake import QueryBuilder
 
-    select = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
-    batches = (
-        QueryBuilder().register("t", open_table(settings, table)).execute(f"SELECT {select} FROM t")
-    )
+    batches = QueryBuilder().register("t", open_table(settings, table)).execute(sql)
     return pa.RecordBatchReader.from_stream(batches).read_all()
+
+
+def quote_name(name: str) -> str:
+    """A column name quoted for DataFusion SQL."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sql_text(text: str) -> str:
+    """A string literal for DataFusion SQL (standard quoting: ``'`` doubled)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def committed_names(dt: DeltaTable) -> set[str]:

@@ -11,40 +11,65 @@ re-parses the originals and loads the messages that now pass:
    content must not block its replay.
 3. **Load** into each bronze table the records of the quarantined messages (all of a file's
    messages after a whole-file ``PARSER_ERROR``) that the table does not hold yet, keyed by
-   (source file, message index): one Delta append per table, tagged with the replay's batch
-   as an application transaction.
+   (source file, message index): the kept rows are written as data files in the table's
+   folder and committed with delta-rs, one transaction per table tagged with the replay's
+   batch as an application transaction (like the ingestion's commits).
 4. **Record** the replay in the file log (status ``replayed``, which also reserves its batch
    id), then **mark** every pending row whose message is now in bronze with ``replayed_at``
-   and the batch that loaded it (a Delta MERGE).
+   and the batch that loaded it: a delta-rs MERGE into the quarantine.
+
+Bronze has one writer, the ingestion, and a replay is part of it: it holds the lake's lease,
+writes with delta-rs and starts no JVM unless the files to re-parse pass the local-parse
+thresholds (then Spark's Python workers parse them, as for a backfill).
 
 Re-running adds nothing: loaded messages are filtered out in step 3, and a run killed
-between steps 3 and 4 is finished by the next one, which marks what the first loaded.
-Messages that still fail stay pending with their original reason.
+between steps 3 and 4 is finished by the next one, which marks what the first loaded. A run
+killed after writing a table's data files and before committing them leaves files no
+snapshot names; the next replay or ingestion removes them. Messages that still fail stay
+pending with their original reason.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lakehouse.errors import IngestError
 from lakehouse.ingest import bronze
+from lakehouse.ingest.delta_commit import (
+    PartFile,
+    commit_parts,
+    describe_part,
+    encode_part,
+    open_table,
+    part_uri,
+    query,
+    read_rows,
+    sql_text,
+    without_checkpoint,
+)
 from lakehouse.ingest.dispatch import ParseOptions
 from lakehouse.ingest.worker import E_CHANGED, E_PARSER_BUG, QUARANTINE_TABLE
 from lakehouse.settings import Settings
 from lakehouse.storage import LakeFiles
-from lakehouse.tables import BRONZE, FILE_LOG, QUARANTINE
+from lakehouse.tables import BRONZE, QUARANTINE
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    import pyarrow as pa
+    from pyspark.sql import SparkSession
 
     from lakehouse.ingest.lease import Lease
 
 TXN_REPLAY = "lakehouse.bronze.replay"
 # Codes a re-parse cannot clear: new content under an ingested name must be landed anew.
 NOT_REPLAYABLE = (E_CHANGED,)
+# Source files per ``IN (...)`` list when looking up which messages a table holds.
+_URIS_PER_QUERY = 500
+
+Key = tuple[str, int]  # (source file, message index)
 
 
 @dataclass
@@ -74,57 +99,71 @@ class ReplayFilter:
     batch: int | None = None
 
     def where(self) -> str:
-        """The filter as a Spark SQL condition over the quarantine table."""
+        """The filter as a SQL condition over the quarantine table (DataFusion SQL)."""
         conds = ["replayed_at IS NULL"]
         if self.feed:
             system, _, name = self.feed.rpartition("/")
             conds.append(
-                f"feed = {_sql(name)}" + (f" AND system = {_sql(system)}" if system else "")
+                f"feed = {sql_text(name)}" + (f" AND system = {sql_text(system)}" if system else "")
             )
         if self.code:
-            conds.append(f"error_code = {_sql(self.code.upper())}")
+            conds.append(f"error_code = {sql_text(self.code.upper())}")
         if self.batch is not None:
             conds.append(f"batch_id = {int(self.batch)}")
         return " AND ".join(conds)
 
 
-def _sql(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+@dataclass(frozen=True)
+class _Pending:
+    """One pending quarantine row: what the replay needs of it."""
+
+    source_uri: str
+    file_sha256: str
+    message_index: int
+    error_code: str
 
 
 def replay_quarantine(
-    spark: SparkSession,
+    spark: SparkSession | None,
     settings: Settings,
     lease: Lease,
     which: ReplayFilter = ReplayFilter(),
     say: bronze.Progress | None = None,
 ) -> ReplayReport:
-    """Re-parse the selected quarantined originals and load what now passes (module doc)."""
+    """Re-parse the selected quarantined originals and load what now passes (module doc).
+
+    ``spark``: a session for a replay too large to parse locally, or None to start one only
+    then; a replay of a few files never starts a JVM.
+    """
     say = say or (lambda _msg: None)
     bronze.require_lake(settings)
     lease.check()
     report = ReplayReport()
-    last_batch, open_batch = bronze._log_state(bronze._read_log(settings))
+    log = bronze._read_log(settings)
+    last_batch, open_batch = bronze._log_state(log)
     if open_batch is not None:
         raise IngestError(
             f"ingest batch {open_batch} is not committed yet: run `lakehouse ingest` first"
         )
-    pending = _pending(spark, settings, which)
+    pending = _pending(settings, which)
     report.pending = len(pending)
     say(f"{len(pending):,} pending quarantine rows match")
     if not pending:
         return report
-    files = _files_to_reparse(spark, settings, pending, report, say)
     batch_id = last_batch + 1
+    bronze._remove_orphans(settings, batch_id, say)  # files a killed replay never committed
+    files = _files_to_reparse(settings, log, pending, report, say)
     ctx = bronze._context(settings, batch_id, _options(settings))
-    parsed = bronze._parse(ctx, files, say, spark)
+    engine = None if bronze.fits_local(settings, files) else bronze._Session(spark, settings)
+    parsed = bronze._parse(ctx, files, say, engine.get(say) if engine else None)
     try:
-        _load(spark, settings, parsed, _wanted(spark, pending, files), batch_id, lease, report, say)
+        _load(settings, parsed, _wanted(pending, files), batch_id, lease, report, say)
         report.files = len(files)
         if files:
             report.batch_id = batch_id
-            _log_replay(spark, settings, batch_id, files, lease)
-        report.marked = _mark(spark, settings, which, parsed, batch_id, lease)
+            lease.check()
+            bronze._append_log(settings, batch_id, files, status="replayed", txn=TXN_REPLAY)
+        report.marked = _mark(settings, pending, parsed, batch_id, lease)
     finally:
         parsed.release()
     report.still_rejected = report.pending - report.marked
@@ -139,15 +178,16 @@ def _options(settings: Settings) -> ParseOptions:
     return ParseOptions(settings.strict_control_counts, settings.xsd_path)
 
 
-def _pending(spark: SparkSession, settings: Settings, which: ReplayFilter) -> list:
-    q = bronze._delta(spark, settings, QUARANTINE).where(which.where())
-    return q.select("source_uri", "file_sha256", "message_index", "error_code").collect()
+def _pending(settings: Settings, which: ReplayFilter) -> list[_Pending]:
+    columns = ["source_uri", "file_sha256", "message_index", "error_code"]
+    rows = read_rows(settings, QUARANTINE.name, columns, which.where()).to_pylist()
+    return [_Pending(**r) for r in rows]
 
 
 def _files_to_reparse(
-    spark: SparkSession,
     settings: Settings,
-    pending: list,
+    log: list[dict[str, Any]],
+    pending: list[_Pending],
     report: ReplayReport,
     say: bronze.Progress,
 ) -> list[bronze._Planned]:
@@ -156,16 +196,9 @@ def _files_to_reparse(
     Each keeps the modification time the file log recorded, so a replayed record gets the
     same ``received_at`` as the original ingestion would have given it.
     """
-    from pyspark.sql import functions as F
-
+    uris = {r.source_uri for r in pending}
+    modified = {r["source_uri"]: r["modified_at"] for r in log if r["source_uri"] in uris}
     reader = LakeFiles(settings)
-    modified = {
-        r.source_uri: r.modified_at
-        for r in bronze._delta(spark, settings, FILE_LOG)
-        .where(F.col("source_uri").isin(sorted({r.source_uri for r in pending})))
-        .select("source_uri", "modified_at")
-        .collect()
-    }
     files: dict[str, bronze._Planned] = {}
     decided: set[str] = set()
     for row in pending:
@@ -183,7 +216,7 @@ def _files_to_reparse(
     return sorted(files.values(), key=lambda f: f.path)
 
 
-def _unreplayable(reader: LakeFiles, row) -> tuple[str | None, int]:
+def _unreplayable(reader: LakeFiles, row: _Pending) -> tuple[str | None, int]:
     """(why the row's file cannot be re-parsed, or None; the file's size)."""
     if row.error_code in NOT_REPLAYABLE:
         return f"{row.error_code} rows are not replayed: land the new content under a new name", 0
@@ -196,160 +229,190 @@ def _unreplayable(reader: LakeFiles, row) -> tuple[str | None, int]:
     return None, len(data)
 
 
-def _wanted(spark: SparkSession, pending: list, files: list[bronze._Planned]) -> DataFrame:
-    """(source_uri, message_index or null = every message of the file) that may load now."""
+@dataclass(frozen=True)
+class _Wanted:
+    """The messages that may load now: whole files (after a parser error), or single ones."""
+
+    whole: frozenset[str]
+    some: frozenset[Key]
+
+    def __contains__(self, key: Key) -> bool:
+        return key[0] in self.whole or key in self.some
+
+
+def _wanted(pending: list[_Pending], files: list[bronze._Planned]) -> _Wanted:
     taken = {f.path for f in files}
-    rows = {
-        (r.source_uri, None if r.error_code == E_PARSER_BUG else r.message_index)
-        for r in pending
-        if r.source_uri in taken
-    }
-    return spark.createDataFrame(sorted(rows, key=str), "source_uri string, message_index int")
-
-
-def _loaded(spark: SparkSession, settings: Settings, table: str) -> DataFrame:
-    """(source_uri, message_index, batch_id) of every record the bronze table holds."""
-    return bronze._delta(spark, settings, BRONZE[table]).select(
-        "_ingest.source_uri", "_ingest.message_index", "_ingest.batch_id"
+    rows = [r for r in pending if r.source_uri in taken]
+    return _Wanted(
+        frozenset(r.source_uri for r in rows if r.error_code == E_PARSER_BUG),
+        frozenset((r.source_uri, r.message_index) for r in rows if r.error_code != E_PARSER_BUG),
     )
 
 
+def _loaded(settings: Settings, table: str, uris: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """(source_uri, message_index, batch_id) of the table's records from these source files."""
+    ordered = sorted(set(uris))
+    field_of = {name: f"\"_ingest\"['{name}']" for name in ("source_uri", "message_index")}
+    for start in range(0, len(ordered), _URIS_PER_QUERY):
+        chosen = ", ".join(sql_text(u) for u in ordered[start : start + _URIS_PER_QUERY])
+        sql = (
+            f"SELECT {field_of['source_uri']} AS source_uri,"
+            f" {field_of['message_index']} AS message_index,"
+            " \"_ingest\"['batch_id'] AS batch_id"
+            f" FROM t WHERE {field_of['source_uri']} IN ({chosen})"
+        )
+        yield from query(settings, table, sql).to_pylist()
+
+
 def _load(
-    spark: SparkSession,
     settings: Settings,
     parsed: bronze._Parsed,
-    wanted: DataFrame,
+    wanted: _Wanted,
     batch_id: int,
     lease: Lease,
     report: ReplayReport,
     say: bronze.Progress,
 ) -> None:
-    """Append, per bronze table, the re-parsed records wanted and not loaded yet."""
-    from pyspark.sql import functions as F
-
+    """Commit, per bronze table, the re-parsed records wanted and not loaded yet."""
+    uris = wanted.whole | {uri for uri, _ in wanted.some}
     for table, parts in sorted(parsed.parts.items()):
         if table == QUARANTINE_TABLE:
             continue
-        spec = BRONZE[table]
-        rows = spark.read.schema(bronze._struct(spec, with_ingest=True)).parquet(
-            *[p.uri for p in parts]
-        )
-        keyed = rows.withColumn("_uri", F.col("_ingest.source_uri")).withColumn(
-            "_idx", F.col("_ingest.message_index")
-        )
-        whole = wanted.where(F.col("message_index").isNull()).select(
-            F.col("source_uri").alias("_uri")
-        )
-        some = wanted.where(F.col("message_index").isNotNull()).select(
-            F.col("source_uri").alias("_uri"), F.col("message_index").alias("_idx")
-        )
-        chosen = keyed.join(some, ["_uri", "_idx"], "left_semi").unionByName(
-            keyed.join(whole, ["_uri"], "left_semi")
-        )
-        loaded = _loaded(spark, settings, table).select(
-            F.col("source_uri").alias("_uri"), F.col("message_index").alias("_idx")
-        )
-        fresh = chosen.join(loaded, ["_uri", "_idx"], "left_anti").dropDuplicates(["_uri", "_idx"])
-        out = fresh.drop("_uri", "_idx").cache()
-        n = out.count()
-        if n:
-            lease.check()
-            bronze._append(out, settings.table_uri("bronze", table), TXN_REPLAY, batch_id)
-            report.records[table] = n
-            say(f"replay {batch_id}: {n:,} records -> bronze.{table}")
-        out.unpersist()
+        taken = {(r["source_uri"], r["message_index"]) for r in _loaded(settings, table, uris)}
+        written = [
+            p
+            for p in (_kept_part(parsed, table, part, wanted, taken, batch_id) for part in parts)
+            if p is not None
+        ]
+        if not written:
+            continue
+        lease.check()
+        if commit_parts(settings, table, written, TXN_REPLAY, batch_id):
+            report.records[table] = sum(p.rows for p in written)
+            say(f"replay {batch_id}: {report.records[table]:,} records -> bronze.{table}")
+        else:  # a replay killed before logging its batch committed this table already
+            files = LakeFiles(settings)
+            for part in written:
+                files.remove(part.uri)
 
 
-def _log_replay(
-    spark: SparkSession,
-    settings: Settings,
+def _kept_part(
+    parsed: bronze._Parsed,
+    table: str,
+    part: PartFile,
+    wanted: _Wanted,
+    taken: set[Key],
     batch_id: int,
-    files: list[bronze._Planned],
-    lease: Lease,
-) -> None:
-    """One ``replayed`` file-log row per re-parsed file; it also reserves the batch id."""
-    now = datetime.now(UTC)
-    rows = []
-    for f in files:
-        system, _, feed = (bronze.feed_key_of(f.path) or "/").partition("/")
-        where = (f.path, f.sha, f.size, f.modified, system or None, feed or None)
-        rows.append((batch_id, *where, "replayed", None, None, None, now))
-    df = spark.createDataFrame(rows, bronze._struct(FILE_LOG, with_ingest=False))
-    lease.check()
-    bronze._append(df, settings.table_uri("bronze", FILE_LOG.name), TXN_REPLAY, batch_id)
+) -> PartFile | None:
+    """The staged part's wanted, new rows written as a data file in the table's folder.
+
+    ``taken`` grows by the rows kept, so a message found twice is loaded once.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    files = LakeFiles(parsed.ctx.settings)
+    rows = pq.read_table(pa.BufferReader(files.read(part.uri)))
+    ingest = rows.column("_ingest")
+    keys = zip(
+        pc.struct_field(ingest, "source_uri").to_pylist(),
+        pc.struct_field(ingest, "message_index").to_pylist(),
+        strict=True,
+    )
+    keep = []
+    for key in keys:
+        fresh = key in wanted and key not in taken
+        if fresh:
+            taken.add(key)
+        keep.append(fresh)
+    chosen: pa.Table = rows.filter(pa.array(keep, pa.bool_()))
+    if not chosen.num_rows:
+        return None
+    data = encode_part(chosen, parsed.ctx.schemas[table])
+    uri = part_uri(parsed.ctx.settings.table_uri("bronze", table), batch_id)
+    files.write(uri, data)
+    return describe_part(table, uri, data)
 
 
 def _mark(
-    spark: SparkSession,
     settings: Settings,
-    which: ReplayFilter,
+    pending: list[_Pending],
     parsed: bronze._Parsed,
     batch_id: int,
     lease: Lease,
 ) -> int:
     """Mark the selected pending rows whose message is in bronze now; how many were marked.
 
-    A whole-file ``PARSER_ERROR`` row is marked once its file parses without one.
+    A whole-file ``PARSER_ERROR`` row is marked once its file parses without one. One
+    delta-rs MERGE into the quarantine; a row already marked is never matched again, so a
+    second run marks nothing twice.
     """
-    from delta.tables import DeltaTable
-    from pyspark.sql import functions as F
+    source = _marks(settings, pending, parsed, batch_id)
+    if not source.num_rows:
+        return 0
+    lease.check()
+    cond = (
+        "q.source_uri = s.source_uri AND q.message_index = s.message_index"
+        " AND q.replayed_at IS NULL AND ((s.error_code IS NULL AND q.error_code <> "
+        f"'{E_PARSER_BUG}') OR q.error_code = s.error_code)"
+    )
+    metrics = (
+        open_table(settings, QUARANTINE.name)
+        .merge(source, cond, source_alias="s", target_alias="q", **without_checkpoint())
+        .when_matched_update(
+            updates={"replayed_at": "s.replayed_at", "replay_batch_id": "s.replay_batch_id"}
+        )
+        .execute()
+    )
+    return int(metrics["num_target_rows_updated"])
 
-    loaded = None
+
+def _marks(
+    settings: Settings, pending: list[_Pending], parsed: bronze._Parsed, batch_id: int
+) -> pa.Table:
+    """The MERGE's source: (source_uri, message_index, replay_batch_id, error_code, when)."""
+    import pyarrow as pa
+
+    messages = [r for r in pending if r.error_code != E_PARSER_BUG]
+    first: dict[Key, int] = {}
     for table in BRONZE:
-        part = _loaded(spark, settings, table)
-        loaded = part if loaded is None else loaded.unionByName(part)
-    pending = bronze._delta(spark, settings, QUARANTINE).where(which.where())
-    by_message = (
-        pending.where(F.col("error_code") != E_PARSER_BUG)
-        .select("source_uri", "message_index")
-        .join(loaded, ["source_uri", "message_index"])
-        .groupBy("source_uri", "message_index")
-        .agg(F.min("batch_id").alias("replay_batch_id"))
-        .withColumn("error_code", F.lit(None).cast("string"))
+        for hit in _loaded(settings, table, {m.source_uri for m in messages}):
+            key = (hit["source_uri"], hit["message_index"])
+            first[key] = min(first.get(key, hit["batch_id"]), hit["batch_id"])
+    # (source file, message index, code: None for "any but PARSER_ERROR") -> replay batch
+    rows: dict[tuple[str, int, str | None], int] = {
+        (*key, None): first[key]
+        for m in messages
+        if (key := (m.source_uri, m.message_index)) in first
+    }
+    fixed = _files_without_parser_error(parsed)
+    for r in pending:
+        if r.error_code == E_PARSER_BUG and r.source_uri in fixed:
+            rows[(r.source_uri, r.message_index, E_PARSER_BUG)] = batch_id
+    now = datetime.now(UTC)
+    ordered = sorted(rows.items(), key=lambda item: (item[0][:2], item[0][2] or ""))
+    return pa.table(
+        {
+            "source_uri": pa.array([k[0] for k, _ in ordered], pa.string()),
+            "message_index": pa.array([k[1] for k, _ in ordered], pa.int32()),
+            "replay_batch_id": pa.array([v for _, v in ordered], pa.int64()),
+            "error_code": pa.array([k[2] for k, _ in ordered], pa.string()),
+            "replayed_at": pa.array([now] * len(ordered), pa.timestamp("us", tz="UTC")),
+        }
     )
-    fixed_files = _files_without_parser_error(spark, parsed)
-    by_file = (
-        pending.where(F.col("error_code") == E_PARSER_BUG)
-        .select("source_uri", "message_index")
-        .join(fixed_files, "source_uri", "left_semi")
-        .distinct()
-        .withColumn("replay_batch_id", F.lit(batch_id).cast("bigint"))
-        .withColumn("error_code", F.lit(E_PARSER_BUG))
-    )
-    source = by_message.unionByName(by_file).cache()
-    count = source.count()
-    if count:
-        lease.check()
-        target = DeltaTable.forPath(spark, settings.table_uri("bronze", QUARANTINE.name))
-        cond = (
-            "q.source_uri = s.source_uri AND q.message_index = s.message_index"
-            " AND q.replayed_at IS NULL AND (s.error_code IS NULL AND q.error_code != '"
-            f"{E_PARSER_BUG}' OR q.error_code = s.error_code)"
-        )
-        (
-            target.alias("q")
-            .merge(source.alias("s"), cond)
-            .whenMatchedUpdate(
-                set={"replayed_at": "current_timestamp()", "replay_batch_id": "s.replay_batch_id"}
-            )
-            .execute()
-        )
-    source.unpersist()
-    return int(count)
 
 
-def _files_without_parser_error(spark: SparkSession, parsed: bronze._Parsed) -> DataFrame:
+def _files_without_parser_error(parsed: bronze._Parsed) -> set[str]:
     """The re-parsed files whose new parse raised no parser error."""
-    from pyspark.sql import functions as F
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-    files = spark.createDataFrame([(p,) for p in sorted(parsed.per_file)], "source_uri string")
-    parts = parsed.parts.get(QUARANTINE_TABLE)
-    if not parts:
-        return files
-    failing = (
-        spark.read.schema(bronze._struct(QUARANTINE, with_ingest=False))
-        .parquet(*[p.uri for p in parts])
-        .where(F.col("error_code") == E_PARSER_BUG)
-        .select("source_uri")
-    )
-    return files.join(failing, "source_uri", "left_anti")
+    files = LakeFiles(parsed.ctx.settings)
+    failing: set[str] = set()
+    for part in parsed.parts.get(QUARANTINE_TABLE, []):
+        rows = pq.read_table(
+            pa.BufferReader(files.read(part.uri)), columns=["source_uri", "error_code"]
+        )
+        failing |= {r["source_uri"] for r in rows.to_pylist() if r["error_code"] == E_PARSER_BUG}
+    return set(parsed.per_file) - failing

@@ -21,12 +21,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lakehouse.stream.kafka import ALERTS_TOPIC, EVENTS_TOPIC
@@ -49,6 +51,10 @@ STATE_DDL = "doc string"
 KEEP_ENDED_MS = 24 * 3600 * 1000
 PARSER_VERSION = "ects-stream-1"
 BUS_DELAY = "30 seconds"  # how far apart in publish time two partitions' records may arrive
+# Test-only: a directory. When set, the sink marks ``batch-<id>`` there after the batch's
+# alerts are committed on Kafka and then stalls before the Delta append, so a test can kill
+# the job inside the one window where the two sinks disagree (see tests/integration/stream).
+PAUSE_BETWEEN_SINKS_ENV = "LAKEHOUSE_STREAM_PAUSE_BETWEEN_SINKS"
 
 
 @dataclass(frozen=True)
@@ -285,7 +291,8 @@ class BatchSink:
         rows = df.collect()
         alerts = [json.loads(r.payload) for r in rows if r.row_kind == "alert"]
         bad = [json.loads(r.payload) for r in rows if r.row_kind == "quarantine"]
-        self.publisher.publish(alerts, batch_id)
+        if self.publisher.publish(alerts, batch_id):
+            _pause_between_sinks(batch_id)
         spark = df.sparkSession
         now = datetime.now(UTC)
         if alerts:
@@ -307,6 +314,16 @@ class BatchSink:
                 f"{self.options.query_name}-quarantine",
                 batch_id,
             )
+
+
+def _pause_between_sinks(batch_id: int) -> None:
+    """The crash window made wide for a kill test; a no-op unless the test variable is set."""
+    where = os.environ.get(PAUSE_BETWEEN_SINKS_ENV)
+    if not where:
+        return
+    Path(where, f"batch-{batch_id}").touch()
+    log.warning("batch %s is on Kafka, not yet in Delta: pausing for a kill test", batch_id)
+    time.sleep(3600)
 
 
 def _ts(text: str | None) -> datetime | None:
@@ -472,12 +489,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="ECTS transit alerts from Kafka, in real time.")
     parser.add_argument("--bootstrap-servers", default="127.0.0.1:9092")
     parser.add_argument("--trigger", default="0 seconds", help="micro-batch trigger interval")
+    parser.add_argument("--events-topic", default=EVENTS_TOPIC, help="topic the events come on")
+    parser.add_argument("--alerts-topic", default=ALERTS_TOPIC, help="topic alerts go to")
     parser.add_argument("--status-file", help="where to write the query's last progress (JSON)")
     args = parser.parse_args(argv)
     settings = get_settings()
     ref = load_reference(LakeFiles(settings), settings.lake_root)
     spark = get_spark(settings, app_name="ects-alerts")
-    options = StreamOptions.for_lake(settings, args.bootstrap_servers, trigger=args.trigger)
+    options = StreamOptions.for_lake(
+        settings,
+        args.bootstrap_servers,
+        trigger=args.trigger,
+        events_topic=args.events_topic,
+        alerts_topic=args.alerts_topic,
+    )
     query = SupervisedQuery(spark, ref, options)
     stop: list[int] = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))

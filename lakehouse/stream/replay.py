@@ -298,7 +298,7 @@ class AlertWatcher:
                 if msg is None or msg.error():
                     continue
                 arrived = time.time()
-                alert = json.loads(msg.value())
+                alert = json.loads(msg.value() or b"{}")
                 latency = (
                     arrived - datetime.fromisoformat(alert["trigger_published_at"]).timestamp()
                 )

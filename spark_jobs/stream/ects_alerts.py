@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from lakehouse.stream.kafka import ALERTS_TOPIC, EVENTS_TOPIC
 from lakehouse.stream.reference import Reference
@@ -178,7 +178,7 @@ def _processor_class() -> type:
 
 def trip_batch(state: Any, batch: pd.DataFrame, ref: Reference) -> list[tuple[str, str]]:
     """Validate one trip's rows of a micro-batch and run the rules: output rows for the sink."""
-    from lakehouse.formats.base import ParsedRecord
+    from lakehouse.formats.base import ParsedRecord, Rejected
     from lakehouse.formats.json_feeds import parse_ects_events
     from lakehouse.stream.rules import advance, event_from_record
 
@@ -196,8 +196,9 @@ def trip_batch(state: Any, batch: pd.DataFrame, ref: Reference) -> list[tuple[st
             )
         for o in outcomes:
             if not isinstance(o, ParsedRecord):
+                r = cast(Rejected, o)  # the line parser yields records or rejections only
                 out.append(
-                    _quarantine(source, text, o.error_code, o.reason, o.field, o.value, o.rule)
+                    _quarantine(source, text, r.error_code, r.reason, r.field, r.value, r.rule)
                 )
             elif o.record["trip_id"] != state.trip_id:
                 trip = o.record["trip_id"]
@@ -341,9 +342,9 @@ def _alert_row(a: dict[str, Any]) -> dict[str, Any]:
 def _append(
     spark: SparkSession, spec: Any, rows: list[dict[str, Any]], uri: str, app_id: str, batch_id: int
 ) -> None:
-    from pyspark.sql.types import _parse_datatype_string
+    from pyspark.sql.types import StructType, _parse_datatype_string
 
-    schema = _parse_datatype_string(spec.ddl)
+    schema = cast(StructType, _parse_datatype_string(spec.ddl))
     df = spark.createDataFrame([tuple(r.get(f.name) for f in schema.fields) for r in rows], schema)
     (
         df.write.format("delta")
@@ -357,14 +358,14 @@ def _append(
 def ensure_tables(spark: SparkSession, options: StreamOptions) -> None:
     """Create ``gold.ects_alerts`` and the stream's quarantine if they do not exist."""
     from delta.tables import DeltaTable
-    from pyspark.sql.types import _parse_datatype_string
+    from pyspark.sql.types import StructType, _parse_datatype_string
 
     for spec, uri in ((ALERTS, options.alerts_uri), (STREAM_QUARANTINE, options.quarantine_uri)):
         if not DeltaTable.isDeltaTable(spark, uri):
             (
                 DeltaTable.createIfNotExists(spark)
                 .location(uri.replace("file:///", "file:/", 1))
-                .addColumns(_parse_datatype_string(spec.ddl))
+                .addColumns(cast(StructType, _parse_datatype_string(spec.ddl)))
                 .comment(spec.description)
                 .execute()
             )

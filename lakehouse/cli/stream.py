@@ -20,6 +20,7 @@ from pathlib import Path
 from lakehouse.cli.common import add_command, settings_from
 from lakehouse.errors import LakehouseError
 from lakehouse.settings import Settings
+from lakehouse.stream.kafka import ALERTS_TOPIC, EVENTS_TOPIC
 
 
 class StreamError(LakehouseError, RuntimeError):
@@ -41,6 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="Kafka bootstrap servers (env LAKEHOUSE_KAFKA_BOOTSTRAP; default 127.0.0.1:9092)",
     )
     parser.add_argument("--trigger", default="0 seconds", help="micro-batch trigger interval")
+    parser.add_argument("--events-topic", default=EVENTS_TOPIC, help="Kafka topic of the events")
+    parser.add_argument("--alerts-topic", default=ALERTS_TOPIC, help="Kafka topic of the alerts")
     parser.set_defaults(handler=run)
 
 
@@ -63,8 +66,11 @@ def _pid(settings: Settings) -> int | None:
     return pid
 
 
-def start(settings: Settings, bootstrap: str, trigger: str) -> dict:
-    """Start the job detached unless it runs already; checks the reference data first."""
+def start(settings: Settings, bootstrap: str, trigger: str, topics: tuple[str, str]) -> dict:
+    """Start the job detached unless it runs already; checks the reference data first.
+
+    ``topics`` is (events, alerts).
+    """
     from lakehouse.storage import LakeFiles
     from lakehouse.stream.reference import load_reference
 
@@ -81,6 +87,10 @@ def start(settings: Settings, bootstrap: str, trigger: str) -> dict:
         bootstrap,
         "--trigger",
         trigger,
+        "--events-topic",
+        topics[0],
+        "--alerts-topic",
+        topics[1],
         "--status-file",
         str(run / "ects_alerts.status.json"),
     ]
@@ -123,7 +133,9 @@ def run(args: argparse.Namespace) -> int:
     """Dispatch the action; print its result as JSON."""
     settings = settings_from(args)
     actions = {
-        "start": lambda: start(settings, args.bootstrap_servers, args.trigger),
+        "start": lambda: start(
+            settings, args.bootstrap_servers, args.trigger, (args.events_topic, args.alerts_topic)
+        ),
         "stop": lambda: stop(settings),
         "status": lambda: status(settings),
     }

@@ -20,6 +20,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lakehouse.errors import SetupError
 
@@ -35,7 +36,7 @@ def kafka_jars_dir(cache_dir: Path) -> Path:
     return cache_dir / "jars" / "kafka"
 
 
-def client_conf(bootstrap_servers: str, **extra: object) -> dict[str, object]:
+def client_conf(bootstrap_servers: str, **extra: Any) -> dict[str, Any]:
     """librdkafka settings shared by our clients: quiet about brokers that are not up yet."""
     return {"bootstrap.servers": bootstrap_servers, "log_level": 2, **extra}
 

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import zip_longest
 from pathlib import Path
 
 from lakehouse.formats.base import ParsedRecord
@@ -71,6 +73,43 @@ def landed_lines(lake_root: str) -> list[bytes]:
             keyed.append((last, n * 10_000_000 + i, line))
     keyed.sort(key=lambda k: (k[0], k[1]))
     return [line for _, _, line in keyed]
+
+
+_MRN = re.compile(rb'"mrn"\s*:\s*"([^"]+)"')
+
+
+def sample_trips(
+    lines: list[bytes], planted: dict[str, set[str]], budget: int
+) -> tuple[list[bytes], dict[str, set[str]]]:
+    """Whole trips, planted and clean in turn, until about ``budget`` lines: a short replay.
+
+    Trips are taken whole (an incident needs its trip's history), alternately a planted and a
+    clean one (so both recall and false alarms are measured), each group in MRN order; at
+    least one trip is taken. A line whose MRN cannot be read (a
+    malformed line) goes with a chosen trip whose MRN it contains. Returns the chosen lines,
+    in their order, and the ground truth of the chosen trips.
+    """
+    by_mrn: dict[str, int] = defaultdict(int)
+    for line in lines:
+        if m := _MRN.search(line):
+            by_mrn[m.group(1).decode()] += 1
+    dirty = sorted(m for m in planted if planted[m])
+    clean = sorted(m for m in planted if not planted[m])
+    order = [m for pair in zip_longest(dirty, clean) for m in pair if m is not None]
+    chosen: dict[str, set[str]] = {}
+    total = 0
+    for mrn in order:
+        n = by_mrn.get(mrn, 0)
+        if n and (total + n <= budget or not chosen):
+            chosen[mrn] = planted[mrn]
+            total += n
+    keys = [m.encode() for m in chosen]
+    kept = []
+    for line in lines:
+        m = _MRN.search(line)
+        if (m.group(1).decode() in chosen) if m else any(k in line for k in keys):
+            kept.append(line)
+    return kept, chosen
 
 
 def trip_key(line: bytes) -> bytes | None:
@@ -259,7 +298,7 @@ class AlertWatcher:
                 if msg is None or msg.error():
                     continue
                 arrived = time.time()
-                alert = json.loads(msg.value())
+                alert = json.loads(msg.value() or b"{}")
                 latency = (
                     arrived - datetime.fromisoformat(alert["trigger_published_at"]).timestamp()
                 )

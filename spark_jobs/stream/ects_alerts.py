@@ -21,13 +21,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from lakehouse.stream.kafka import ALERTS_TOPIC, EVENTS_TOPIC
 from lakehouse.stream.reference import Reference
@@ -49,6 +51,10 @@ STATE_DDL = "doc string"
 KEEP_ENDED_MS = 24 * 3600 * 1000
 PARSER_VERSION = "ects-stream-1"
 BUS_DELAY = "30 seconds"  # how far apart in publish time two partitions' records may arrive
+# Test-only: a directory. When set, the sink marks ``batch-<id>`` there after the batch's
+# alerts are committed on Kafka and then stalls before the Delta append, so a test can kill
+# the job inside the one window where the two sinks disagree (see tests/integration/stream).
+PAUSE_BETWEEN_SINKS_ENV = "LAKEHOUSE_STREAM_PAUSE_BETWEEN_SINKS"
 
 
 @dataclass(frozen=True)
@@ -172,7 +178,7 @@ def _processor_class() -> type:
 
 def trip_batch(state: Any, batch: pd.DataFrame, ref: Reference) -> list[tuple[str, str]]:
     """Validate one trip's rows of a micro-batch and run the rules: output rows for the sink."""
-    from lakehouse.formats.base import ParsedRecord
+    from lakehouse.formats.base import ParsedRecord, Rejected
     from lakehouse.formats.json_feeds import parse_ects_events
     from lakehouse.stream.rules import advance, event_from_record
 
@@ -190,8 +196,9 @@ def trip_batch(state: Any, batch: pd.DataFrame, ref: Reference) -> list[tuple[st
             )
         for o in outcomes:
             if not isinstance(o, ParsedRecord):
+                r = cast(Rejected, o)  # the line parser yields records or rejections only
                 out.append(
-                    _quarantine(source, text, o.error_code, o.reason, o.field, o.value, o.rule)
+                    _quarantine(source, text, r.error_code, r.reason, r.field, r.value, r.rule)
                 )
             elif o.record["trip_id"] != state.trip_id:
                 trip = o.record["trip_id"]
@@ -285,7 +292,8 @@ class BatchSink:
         rows = df.collect()
         alerts = [json.loads(r.payload) for r in rows if r.row_kind == "alert"]
         bad = [json.loads(r.payload) for r in rows if r.row_kind == "quarantine"]
-        self.publisher.publish(alerts, batch_id)
+        if self.publisher.publish(alerts, batch_id):
+            _pause_between_sinks(batch_id)
         spark = df.sparkSession
         now = datetime.now(UTC)
         if alerts:
@@ -309,6 +317,16 @@ class BatchSink:
             )
 
 
+def _pause_between_sinks(batch_id: int) -> None:
+    """The crash window made wide for a kill test; a no-op unless the test variable is set."""
+    where = os.environ.get(PAUSE_BETWEEN_SINKS_ENV)
+    if not where:
+        return
+    Path(where, f"batch-{batch_id}").touch()
+    log.warning("batch %s is on Kafka, not yet in Delta: pausing for a kill test", batch_id)
+    time.sleep(3600)
+
+
 def _ts(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
@@ -324,9 +342,9 @@ def _alert_row(a: dict[str, Any]) -> dict[str, Any]:
 def _append(
     spark: SparkSession, spec: Any, rows: list[dict[str, Any]], uri: str, app_id: str, batch_id: int
 ) -> None:
-    from pyspark.sql.types import _parse_datatype_string
+    from pyspark.sql.types import StructType, _parse_datatype_string
 
-    schema = _parse_datatype_string(spec.ddl)
+    schema = cast(StructType, _parse_datatype_string(spec.ddl))
     df = spark.createDataFrame([tuple(r.get(f.name) for f in schema.fields) for r in rows], schema)
     (
         df.write.format("delta")
@@ -340,14 +358,14 @@ def _append(
 def ensure_tables(spark: SparkSession, options: StreamOptions) -> None:
     """Create ``gold.ects_alerts`` and the stream's quarantine if they do not exist."""
     from delta.tables import DeltaTable
-    from pyspark.sql.types import _parse_datatype_string
+    from pyspark.sql.types import StructType, _parse_datatype_string
 
     for spec, uri in ((ALERTS, options.alerts_uri), (STREAM_QUARANTINE, options.quarantine_uri)):
         if not DeltaTable.isDeltaTable(spark, uri):
             (
                 DeltaTable.createIfNotExists(spark)
                 .location(uri.replace("file:///", "file:/", 1))
-                .addColumns(_parse_datatype_string(spec.ddl))
+                .addColumns(cast(StructType, _parse_datatype_string(spec.ddl)))
                 .comment(spec.description)
                 .execute()
             )
@@ -472,12 +490,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="ECTS transit alerts from Kafka, in real time.")
     parser.add_argument("--bootstrap-servers", default="127.0.0.1:9092")
     parser.add_argument("--trigger", default="0 seconds", help="micro-batch trigger interval")
+    parser.add_argument("--events-topic", default=EVENTS_TOPIC, help="topic the events come on")
+    parser.add_argument("--alerts-topic", default=ALERTS_TOPIC, help="topic alerts go to")
     parser.add_argument("--status-file", help="where to write the query's last progress (JSON)")
     args = parser.parse_args(argv)
     settings = get_settings()
     ref = load_reference(LakeFiles(settings), settings.lake_root)
     spark = get_spark(settings, app_name="ects-alerts")
-    options = StreamOptions.for_lake(settings, args.bootstrap_servers, trigger=args.trigger)
+    options = StreamOptions.for_lake(
+        settings,
+        args.bootstrap_servers,
+        trigger=args.trigger,
+        events_topic=args.events_topic,
+        alerts_topic=args.alerts_topic,
+    )
     query = SupervisedQuery(spark, ref, options)
     stop: list[int] = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))

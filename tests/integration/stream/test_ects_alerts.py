@@ -1,16 +1,25 @@
 """The ECTS alert job end to end: real Kafka (KRaft), Spark Structured Streaming, Delta.
 
-A few trips of a simulated day (every planted seal-tampering and route-deviation trip, some
-clean ones, the malformed lines the simulator planted among them, one unkeyed garbage
-record) go through Kafka in two halves; the query is stopped after the first half and
+First test: a few trips of a simulated day (every planted seal-tampering and route-deviation
+trip, some clean ones, the malformed lines the simulator planted among them, one unkeyed
+garbage record) go through Kafka in two halves; the query is stopped after the first half and
 restarted from its checkpoint for the second. Then: each planted trip raised its alert,
 no clean trip did, no alert appears twice on the topic or in ``gold.ects_alerts``, the bad
 records are in the quarantine with their raw text, and a replayed micro-batch adds nothing.
+
+Second test: a real ``lakehouse stream start`` process is SIGKILLed (its whole process group,
+JVM included) after a micro-batch's alerts were committed on Kafka and before they reached
+``gold.ects_alerts``; restarted on its checkpoint, the job adds the missing Delta rows and
+publishes nothing twice.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -63,7 +72,7 @@ def _day(tmp: Path) -> tuple[list[bytes], dict[str, set[str]]]:
     return lines, {m: planted[m] for m in chosen}
 
 
-def _consume_alerts(bootstrap: str) -> list[dict]:
+def _consume_alerts(bootstrap: str, topic: str = ALERTS_TOPIC) -> list[dict]:
     from confluent_kafka import Consumer
 
     consumer = Consumer(
@@ -77,7 +86,7 @@ def _consume_alerts(bootstrap: str) -> list[dict]:
             },
         )
     )
-    consumer.subscribe([ALERTS_TOPIC])
+    consumer.subscribe([topic])
     out, eof = [], set()
     while len(eof) < 2:
         msg = consumer.poll(20)
@@ -138,3 +147,96 @@ def test_alerts_once_across_a_restart(spark, lake, kafka, tmp_path: Path) -> Non
     assert last_batch >= batch
     assert len(_consume_alerts(kafka.bootstrap_servers)) == len(published)
     assert spark.read.format("delta").load(options.alerts_uri).count() == len(published)
+
+
+def _wait_for(path: Path, job_log: Path, timeout: float = 600.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not any(path.iterdir()):
+        tail = job_log.read_text(errors="replace")[-2000:] if job_log.exists() else ""
+        assert time.monotonic() < deadline, f"the job never reached the crash window:\n{tail}"
+        assert "Traceback" not in tail, tail
+        time.sleep(0.5)
+
+
+def _kill_group(pid: int) -> None:
+    """SIGKILL the job's process group (Python driver, its JVM and workers): a crash."""
+    os.killpg(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+
+
+def test_a_job_killed_between_kafka_and_delta_loses_and_repeats_nothing(
+    spark, lake, kafka, tmp_path: Path
+) -> None:
+    from lakehouse.storage import LakeFiles
+    from lakehouse.stream.reference import save_reference
+    from spark_jobs.stream.ects_alerts import (
+        PAUSE_BETWEEN_SINKS_ENV,
+        StreamOptions,
+        SupervisedQuery,
+    )
+
+    events, alerts = "kill-events", "kill-alerts"  # this test's own topics and batch ids
+    ensure_topics(kafka.bootstrap_servers, {events: 2, alerts: 2})
+    lines, _ = _day(tmp_path)
+    ref = simulator_reference(SEED, Thresholds(silent_after_s=10 * 24 * 3600))
+    save_reference(LakeFiles(lake), lake.lake_root, ref)
+    half = len(lines) // 2
+    assert publish_lines(kafka.bootstrap_servers, events, lines[:half]) == half
+
+    cache, window = tmp_path / "cache", tmp_path / "window"  # own pid/log files
+    cache.mkdir()
+    window.mkdir()
+    (cache / "jars").symlink_to(lake.cache_dir / "jars")
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(sys.path),
+        "LAKEHOUSE_ENV": "test",
+        "LAKEHOUSE_LAKE_ROOT": lake.lake_root,
+        "LAKEHOUSE_CACHE_DIR": str(cache),
+        "LAKEHOUSE_SHUFFLE_PARTITIONS": "2",
+        "LAKEHOUSE_SPARK_DRIVER_MEMORY": "1g",
+        PAUSE_BETWEEN_SINKS_ENV: str(window),
+    }
+    cli = [sys.executable, "-m", "lakehouse.cli.main", "stream"]
+    topics = ["--events-topic", events, "--alerts-topic", alerts]
+    bootstrap = ["--bootstrap-servers", kafka.bootstrap_servers]
+    started = subprocess.run(
+        [*cli, "start", *bootstrap, *topics], env=env, capture_output=True, text=True, check=False
+    )
+    assert started.returncode == 0, started.stderr
+    pid = json.loads(started.stdout)["pid"]
+    try:
+        _wait_for(window, cache / "run" / "ects_alerts.log")
+    finally:
+        _kill_group(pid)
+    stopped = subprocess.run([*cli, "status"], env=env, capture_output=True, text=True)
+    assert json.loads(stopped.stdout)["status"] == "not running"
+
+    options = StreamOptions.for_lake(
+        lake, kafka.bootstrap_servers, events_topic=events, alerts_topic=alerts
+    )
+    on_kafka = _consume_alerts(kafka.bootstrap_servers, alerts)
+    assert on_kafka, "the killed batch's alerts were committed on Kafka"
+    assert spark.read.format("delta").load(options.alerts_uri).count() == 0  # ...not in Delta
+
+    assert publish_lines(kafka.bootstrap_servers, events, lines[half:]) == len(lines) - half
+    query = SupervisedQuery(spark, ref, options)  # restart on the killed job's checkpoint
+    try:
+        query.process_all_available()
+    finally:
+        query.stop()
+
+    published = _consume_alerts(kafka.bootstrap_servers, alerts)
+    ids = [a["alert_id"] for a in published]
+    assert len(ids) == len(set(ids)), Counter(ids).most_common(3)
+    assert {a["alert_id"] for a in on_kafka} <= set(ids)
+    stored = [r.alert_id for r in spark.read.format("delta").load(options.alerts_uri).collect()]
+    assert sorted(stored) == sorted(ids)
+    expected = {(a.mrn, a.kind) for a in offline_alerts(lines, ref)}
+    assert {(a["mrn"], a["kind"]) for a in published} == expected

@@ -13,10 +13,11 @@ the ingestion alone; Spark writes silver and gold):
   the same actions delta-spark writes). delta-rs does not skip a commit whose version the table
   already recorded, so :func:`commit_parts` and :func:`append_rows` check it first, the way
   delta-spark does, and a resumed batch is recognised from the log alone.
-- No checkpoints and no log clean-up from delta-rs: its checkpoints leave Hadoop's stale
-  ``._last_checkpoint.crc`` beside ``_last_checkpoint`` on local disks, which costs every later
-  Spark load a checksum failure and a ~3 s retry. Spark (compaction, ``lakehouse init``) owns
-  checkpoints.
+- No checkpoint and no log clean-up after a commit (:func:`without_checkpoint`): a delta-rs
+  checkpoint leaves the stale Hadoop ``._last_checkpoint.crc`` a Spark checkpoint wrote beside
+  ``_last_checkpoint`` on local disks, which costs every later Spark load a checksum failure
+  and a ~3 s retry. Nightly compaction (:mod:`lakehouse.ingest.compact`) checkpoints and
+  trims the logs, and removes that checksum.
 - No deletion vectors on bronze: delta-rs counts and Arrow reads are wrong with them.
 - Statistics are what delta-spark would accept as bounds: strings cut to 32 characters for
   the minimum and left out of the maximum when longer (a cut maximum would be too small, and

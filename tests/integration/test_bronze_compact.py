@@ -50,7 +50,7 @@ def test_compaction_merges_small_files_and_keeps_every_reader_right(
     assert not [
         n
         for n in (p.name for p in log.iterdir())
-        if n.endswith(".crc") and not (log / n[1:-4]).exists()
+        if n.startswith(".") and n.endswith(".crc") and not (log / n[1:-4]).exists()
     ]
 
     # A reader still on the old snapshot reads the old files, which are still there.

@@ -148,13 +148,19 @@ _CUSDEC = [
 ]
 
 
-def test_replay_loads_what_now_passes_exactly_once(spark, base_settings, tmp_path) -> None:
+def _quarantined_cusdec(spark, base_settings, tmp_path):
+    """A lake whose one CUSDEC was quarantined for its control count (strict settings)."""
     strict = dataclasses.replace(
         local_settings(spark, base_settings, tmp_path), strict_control_counts=True
     )
     body = "\n".join(s + "'" for s in _CUSDEC)
     data = f"UNA:+.? '\nUNB+UNOC:3+SENDER1:ZZZ+KRA:ZZZ+240102:1530+IC-9'\n{body}\nUNZ+1+IC-9'\n"
     land(tmp_path / "lake", "cms/edifact", "strict.edi", data.encode())
+    return strict
+
+
+def test_replay_loads_what_now_passes_exactly_once(spark, base_settings, tmp_path) -> None:
+    strict = _quarantined_cusdec(spark, base_settings, tmp_path)
     first = ingest_landing(spark, strict)
     assert first.rejected == 1 and first.total_records == 0
     (q,) = table(spark, strict, "quarantine").collect()
@@ -177,3 +183,32 @@ def test_replay_loads_what_now_passes_exactly_once(spark, base_settings, tmp_pat
     assert table(spark, relaxed, "cms_declarations").count() == 1
     later = ingest_landing(spark, relaxed)  # the replay's batch id is taken; nothing re-read
     assert later.files_ingested == 0 and later.batches == []
+
+
+def test_a_replay_killed_after_its_commit_is_finished_by_the_next_and_an_ingest_keeps_it(
+    spark, base_settings, tmp_path, monkeypatch
+) -> None:
+    from lakehouse.ingest import bronze
+
+    strict = _quarantined_cusdec(spark, base_settings, tmp_path)
+    ingest_landing(None, strict, engine="local")
+    relaxed = dataclasses.replace(strict, strict_control_counts=False)
+    which = ReplayFilter(code="CONTROL_COUNT")
+
+    def killed(*_args, **_kwargs):
+        raise IngestError("killed before the replay was logged")
+
+    with monkeypatch.context() as patch, hold_lease(relaxed, "test replay") as lease:
+        patch.setattr(bronze, "_append_log", killed)
+        with pytest.raises(IngestError, match="killed"):
+            replay_quarantine(None, relaxed, lease, which)
+    # The declaration is committed; its replay batch id was never logged, so the next ingest
+    # takes the same id: its clean-up of unlogged batches must keep the committed file.
+    assert ingest_landing(None, relaxed, engine="local").batches == []
+    assert [d.lrn for d in table(spark, relaxed, "cms_declarations").collect()] == ["LRN-REPLAY-1"]
+    with hold_lease(relaxed, "test replay") as lease:
+        again = replay_quarantine(None, relaxed, lease, which)
+    assert again.total_records == 0 and again.marked == 1
+    assert table(spark, relaxed, "cms_declarations").count() == 1
+    (q,) = table(spark, relaxed, "quarantine").collect()
+    assert q.replayed_at is not None

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from lakehouse.cli.common import add_command, preflight, reporter, settings_from
+from lakehouse.ingest.lease import add_wait_argument
 
 if TYPE_CHECKING:
     from lakehouse.ingest.compact import Compaction
@@ -36,13 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="a bronze table to compact (repeatable; default: every bronze table)",
     )
-    parser.add_argument(
-        "--wait",
-        type=float,
-        default=0.0,
-        metavar="SECONDS",
-        help="when another run holds the lake's lease, wait up to this long for it",
-    )
+    add_wait_argument(parser)
     parser.set_defaults(handler=run)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from lakehouse.cli.common import add_command, preflight, progress, settings_from
+from lakehouse.ingest.lease import add_wait_argument
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,13 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="create the lake's tables (idempotent)",
         epilog="example: lakehouse init --lake-root s3a://customs-lake/prod",
     )
-    parser.add_argument(
-        "--wait",
-        type=float,
-        default=0.0,
-        metavar="SECONDS",
-        help="wait up to this long for the lake's lease if another run holds it",
-    )
+    add_wait_argument(parser)
     parser.set_defaults(handler=run)
 
 

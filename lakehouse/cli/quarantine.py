@@ -19,6 +19,7 @@ from typing import Any
 
 from lakehouse.cli.common import add_common_options, progress, settings_from
 from lakehouse.errors import SettingsError
+from lakehouse.ingest.lease import add_wait_argument
 from lakehouse.settings import Settings
 
 EPILOG = """examples:
@@ -62,9 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     listing.add_argument("--pending", action="store_true", help="only rows not replayed yet")
     listing.set_defaults(handler=run_list)
     replay.add_argument("--batch", type=int, help="only rows quarantined by this ingest batch")
-    replay.add_argument(
-        "--wait", type=float, default=0.0, metavar="SECONDS", help="wait for the lake's lease"
-    )
+    add_wait_argument(replay)
     replay.set_defaults(handler=run_replay)
 
 

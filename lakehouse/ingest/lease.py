@@ -21,6 +21,7 @@ lease (it could not renew in time and another run took over) must stop before wr
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import fcntl
 import hashlib
@@ -368,6 +369,19 @@ class Lease:
 
 
 @contextlib.contextmanager
+def add_wait_argument(parser: argparse.ArgumentParser) -> None:
+    """``--wait SECONDS`` for every command that takes the lake's lease: one wording, one
+    default (0: a held lease fails at once, naming its holder, so a scheduler sees it)."""
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="when another run holds the lake's lease, wait up to this long for it "
+        "(default 0: exit 2 at once, naming the holder)",
+    )
+
+
 def hold_lease(
     settings: Settings,
     command: str | None = None,

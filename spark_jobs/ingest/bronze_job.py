@@ -17,6 +17,7 @@ from lakehouse.ingest.bronze import (
     ingest_landing,
     require_lake,
 )
+from lakehouse.ingest.lease import add_wait_argument
 from lakehouse.settings import Settings, get_settings, normalize_lake_root, override_settings
 
 
@@ -41,14 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_MAX_FILES,
         help=f"files per batch (default {DEFAULT_MAX_FILES})",
     )
-    parser.add_argument(
-        "--wait",
-        type=float,
-        default=0.0,
-        metavar="SECONDS",
-        help="when another run holds the lake's lease, wait up to this long for it "
-        "(default 0: exit 2 at once, naming the holder)",
-    )
+    add_wait_argument(parser)
     parser.add_argument(
         "--engine",
         choices=ENGINES,

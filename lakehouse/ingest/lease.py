@@ -368,7 +368,6 @@ class Lease:
         self._token = None
 
 
-@contextlib.contextmanager
 def add_wait_argument(parser: argparse.ArgumentParser) -> None:
     """``--wait SECONDS`` for every command that takes the lake's lease: one wording, one
     default (0: a held lease fails at once, naming its holder, so a scheduler sees it)."""
@@ -382,6 +381,7 @@ def add_wait_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+@contextlib.contextmanager
 def hold_lease(
     settings: Settings,
     command: str | None = None,

@@ -16,6 +16,7 @@ polling twice a second keeps up with far more than a BI tool sends.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +26,7 @@ from lakehouse.settings import Settings
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
+_REFUSAL = re.compile(r"\brole \S+ may (not read|only run queries)\b")
 
 
 def _when(millis: int) -> datetime:
@@ -35,7 +37,7 @@ def outcome_of(state: str, detail: str) -> str:
     """``ok``, ``denied`` (the role guard refused) or ``error``/``canceled``/``timedout``."""
     if state in ("FINISHED", "CLOSED") and not detail:
         return "ok"
-    if "SecurityException" in detail and ("may not read" in detail or "may only run" in detail):
+    if _REFUSAL.search(detail):  # the role guard's words (governance/access/thrift.py)
         return "denied"
     return {"CANCELED": "canceled", "TIMEDOUT": "timedout"}.get(state, "error")
 
@@ -52,17 +54,17 @@ class StatementAudit(threading.Thread):
         )
         self._settings, self._role, self._reads = settings, role, reads
         self._done: set[str] = set()
-        self._stop = threading.Event()
+        self._halt = threading.Event()  # not _stop: Thread has its own
         self.written = 0
 
     def run(self) -> None:
         """Poll until stopped; a failed write is logged and retried on the next poll."""
-        while not self._stop.wait(POLL_SECONDS):
+        while not self._halt.wait(POLL_SECONDS):
             self.poll()
 
     def stop(self) -> None:
         """Stop polling and write what has finished since the last poll."""
-        self._stop.set()
+        self._halt.set()
         self.join(timeout=10)
         self.poll()
 

@@ -59,7 +59,8 @@ def test_a_thrift_statement_outcome_from_its_state_and_error() -> None:
     from governance.audit.statements import outcome_of
 
     assert outcome_of("FINISHED", "") == outcome_of("CLOSED", "") == "ok"
-    refusal = "java.lang.SecurityException: role analyst may not read table silver.x"
+    refusal = "role analyst may not read table silver.x"
     assert outcome_of("FAILED", refusal) == "denied"
     assert outcome_of("FAILED", "[PARSE_SYNTAX_ERROR] Syntax error") == "error"
     assert outcome_of("CANCELED", "") == "canceled"
+    assert outcome_of("FAILED", "role analyst may only run queries (SELECT/WITH): DDL") == "denied"

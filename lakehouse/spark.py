@@ -152,8 +152,12 @@ def get_spark(
     *,
     app_name: str = "customs-lakehouse",
     warehouse_dir: str | None = None,
+    overrides: dict[str, str] | None = None,
 ) -> SparkSession:
-    """Build (or return) the process's Spark session with Delta and S3A configured."""
+    """Build (or return) the process's Spark session with Delta and S3A configured.
+
+    ``overrides`` replace options of :func:`session_conf` (no secrets: they go on the JVM's
+    command line too); ``lakehouse serve --role`` uses it for its private in-memory catalog."""
     from pyspark.sql import SparkSession
 
     settings = settings or get_settings()
@@ -167,9 +171,8 @@ def get_spark(
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     write_log4j2(settings)
     builder = SparkSession.builder
-    for key, value in session_conf(
-        settings, app_name=app_name, warehouse_dir=warehouse_dir
-    ).items():
+    conf = session_conf(settings, app_name=app_name, warehouse_dir=warehouse_dir)
+    for key, value in {**conf, **(overrides or {})}.items():
         builder = builder.config(key, value)
     with _jvm_output_to(None if _engine_logs_on_console else log_file(settings)):
         spark = builder.getOrCreate()

@@ -126,16 +126,29 @@ def role_session(spark: Any, settings: Settings, role: Role, tables: list[str]) 
     for table in tables:
         zone, _, name = table.partition(".")
         df = session.read.format("delta").load(settings.table_uri(zone, name))
-        denied, masks = role.denied_columns(table), role.masks_of(table)
-        columns = []
-        for f in df.schema.fields:
-            if f.name in denied:
-                continue
-            quoted, mask = f"`{f.name}`", masks.get(f.name)
-            sql = MASKS[mask].format(c=quoted, t=f.dataType.simpleString()) if mask else quoted
-            columns.append(f"{sql} AS {quoted}" if mask else quoted)
-        df.selectExpr(*columns).createOrReplaceTempView(view_name(table))
+        df.selectExpr(*role_columns(role, table, df.schema)).createOrReplaceTempView(
+            view_name(table)
+        )
     return session
+
+
+def role_columns(role: Role, table: str, schema: Any, *, denied_as_null: bool = False) -> list[str]:
+    """The select list through which ``role`` sees ``table``: masks applied, denied columns
+    left out (or, with ``denied_as_null``, kept as typed NULLs so a guard can name them).
+
+    The one place masks become SQL: ``lakehouse sql --role`` and ``lakehouse serve --role``
+    both build their views from it."""
+    denied, masks = role.denied_columns(table), role.masks_of(table)
+    columns = []
+    for f in schema.fields:
+        quoted, kind = f"`{f.name.replace('`', '``')}`", f.dataType.simpleString()
+        if f.name in denied:
+            if denied_as_null:
+                columns.append(f"CAST(NULL AS {kind}) AS {quoted}")
+            continue
+        mask = masks.get(f.name)
+        columns.append(f"{MASKS[mask].format(c=quoted, t=kind)} AS {quoted}" if mask else quoted)
+    return columns
 
 
 def denied_column_in(exc: Exception, role: Role, tables: list[str]) -> str | None:

@@ -1,7 +1,7 @@
 output "lakehouse" {
-  description = "Buckets, roles, cluster, NiFi nodes and metastore of this environment."
+  description = "Lake root, roles, cluster, NiFi nodes and metastore of this environment."
   value = {
-    lake_buckets       = module.lakehouse.lake_buckets
+    lake_root          = module.lakehouse.lake_root
     role_arns          = module.lakehouse.role_arns
     spark_cluster_id   = module.lakehouse.spark_cluster_id
     nifi_private_ips   = module.lakehouse.nifi_private_ips

@@ -7,6 +7,8 @@
 #   model_service reads gold, writes scores;
 #   auditor       reads the governance zone (audit log, lineage store).
 # Column masks cannot be expressed in IAM: they are enforced by the query entry points.
+# Zones are prefixes of the one lake bucket (lake_storage): every grant is scoped to the zone
+# prefixes of the role, object by object and for listing (s3:prefix condition).
 
 locals {
   roles = {
@@ -16,8 +18,8 @@ locals {
       services = ["ec2.amazonaws.com"]
     }
     spark_jobs = {
-      read     = ["landing", "bronze", "silver", "gold", "scores", "quarantine"]
-      write    = ["bronze", "silver", "gold", "scores", "outbound", "quarantine", "governance"]
+      read     = ["landing", "bronze", "silver", "gold", "scores", "quarantine", "_lease", "_checkpoints"]
+      write    = ["bronze", "silver", "gold", "scores", "outbound", "quarantine", "governance", "_lease", "_checkpoints", "emr-logs"]
       services = ["ec2.amazonaws.com", "elasticmapreduce.amazonaws.com"]
     }
     data_engineer = {
@@ -101,9 +103,20 @@ data "aws_iam_policy_document" "access" {
     for_each = length(each.value.read) > 0 ? [1] : []
     content {
       sid       = "ListZones"
-      actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
-      resources = [for zone in distinct(concat(each.value.read, each.value.write)) : var.bucket_arns[zone]]
+      actions   = ["s3:ListBucket"]
+      resources = [var.bucket_arn]
+      condition {
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = flatten([for zone in distinct(concat(each.value.read, each.value.write)) : [zone, "${zone}/*"]])
+      }
     }
+  }
+
+  statement {
+    sid       = "LocateBucket"
+    actions   = ["s3:GetBucketLocation"]
+    resources = [var.bucket_arn]
   }
 
   dynamic "statement" {
@@ -111,7 +124,7 @@ data "aws_iam_policy_document" "access" {
     content {
       sid       = "ReadZones"
       actions   = ["s3:GetObject", "s3:GetObjectVersion"]
-      resources = [for zone in each.value.read : "${var.bucket_arns[zone]}/*"]
+      resources = flatten([for zone in each.value.read : ["${var.bucket_arn}/${zone}", "${var.bucket_arn}/${zone}/*"]])
     }
   }
 
@@ -120,7 +133,7 @@ data "aws_iam_policy_document" "access" {
     content {
       sid       = "WriteZones"
       actions   = ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
-      resources = [for zone in each.value.write : "${var.bucket_arns[zone]}/*"]
+      resources = [for zone in each.value.write : "${var.bucket_arn}/${zone}/*"]
     }
   }
 

@@ -3,9 +3,9 @@ variable "name_prefix" {
   description = "Prefix of every role and policy name, e.g. \"customs-lake-prod\"."
 }
 
-variable "bucket_arns" {
-  type        = map(string)
-  description = "Bucket ARN per lake zone (output of the lake_storage module)."
+variable "bucket_arn" {
+  type        = string
+  description = "ARN of the lake bucket (output of the lake_storage module); zones are its top-level prefixes."
 }
 
 variable "kms_key_arn" {

@@ -1,8 +1,13 @@
-# The lake's object storage: one bucket per zone, all encrypted with one customer-managed KMS
-# key, versioned, never public, with access logs. Landing and quarantine expire (bronze keeps
-# every record with its raw payload; quarantine is kept long enough to act on); the other
-# zones hold Delta tables whose history Delta itself manages, so only old object versions and
-# unfinished uploads expire there.
+# The lake's object storage: ONE bucket holding the zones as top-level prefixes (landing/,
+# bronze/, silver/, ...), encrypted with one customer-managed KMS key, versioned, never public,
+# with access logs. Why one bucket and not one per zone: the lake addresses every table as
+# <lake root>/<zone>/<table> (LAKEHOUSE_LAKE_ROOT, one s3a:// root; dbt, NiFi's landing paths
+# and the ingest lease all build on it), so a bucket per zone would not be a lake the code can
+# run on. Least privilege is kept per zone all the same: the IAM roles are scoped to the
+# zones' prefixes (iam_roles), and the lifecycle rules expire landing/ and quarantine/ only.
+# Landing and quarantine expire (bronze keeps every record with its raw payload; quarantine
+# is kept long enough to act on); the other zones hold Delta tables whose history Delta itself
+# manages, so only old object versions and unfinished uploads expire there.
 
 data "aws_caller_identity" "current" {}
 
@@ -45,26 +50,23 @@ resource "aws_kms_alias" "lake" {
   target_key_id = aws_kms_key.lake.key_id
 }
 
-# -- zone buckets ----------------------------------------------------------------------------
+# -- the lake bucket -------------------------------------------------------------------------
 
-resource "aws_s3_bucket" "zone" {
+resource "aws_s3_bucket" "lake" {
   #checkov:skip=CKV_AWS_144:Cross-region replication is a disaster-recovery choice per administration (data residency laws often forbid a second region); versioning and Delta history cover operator mistakes.
-  for_each = toset(var.zones)
-  bucket   = "${var.name_prefix}-${each.key}"
-  tags     = merge(var.tags, { zone = each.key })
+  bucket = var.name_prefix
+  tags   = var.tags
 }
 
-resource "aws_s3_bucket_versioning" "zone" {
-  for_each = toset(var.zones)
-  bucket   = aws_s3_bucket.zone[each.key].id
+resource "aws_s3_bucket_versioning" "lake" {
+  bucket = aws_s3_bucket.lake.id
   versioning_configuration {
     status = "Enabled"
   }
 }
 
-resource "aws_s3_bucket_server_side_encryption_configuration" "zone" {
-  for_each = toset(var.zones)
-  bucket   = aws_s3_bucket.zone[each.key].id
+resource "aws_s3_bucket_server_side_encryption_configuration" "lake" {
+  bucket = aws_s3_bucket.lake.id
   rule {
     apply_server_side_encryption_by_default {
       sse_algorithm     = "aws:kms"
@@ -74,41 +76,36 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "zone" {
   }
 }
 
-resource "aws_s3_bucket_public_access_block" "zone" {
-  for_each                = toset(var.zones)
-  bucket                  = aws_s3_bucket.zone[each.key].id
+resource "aws_s3_bucket_public_access_block" "lake" {
+  bucket                  = aws_s3_bucket.lake.id
   block_public_acls       = true
   block_public_policy     = true
   ignore_public_acls      = true
   restrict_public_buckets = true
 }
 
-resource "aws_s3_bucket_ownership_controls" "zone" {
-  for_each = toset(var.zones)
-  bucket   = aws_s3_bucket.zone[each.key].id
+resource "aws_s3_bucket_ownership_controls" "lake" {
+  bucket = aws_s3_bucket.lake.id
   rule {
     object_ownership = "BucketOwnerEnforced"
   }
 }
 
-resource "aws_s3_bucket_logging" "zone" {
-  for_each      = toset(var.zones)
-  bucket        = aws_s3_bucket.zone[each.key].id
+resource "aws_s3_bucket_logging" "lake" {
+  bucket        = aws_s3_bucket.lake.id
   target_bucket = aws_s3_bucket.access_logs.id
-  target_prefix = "${each.key}/"
+  target_prefix = "lake/"
 }
 
-resource "aws_s3_bucket_notification" "zone" {
+resource "aws_s3_bucket_notification" "lake" {
   # Object events go to EventBridge: NiFi-landed files can trigger ingestion, and security
   # tooling can watch deletes.
-  for_each    = toset(var.zones)
-  bucket      = aws_s3_bucket.zone[each.key].id
+  bucket      = aws_s3_bucket.lake.id
   eventbridge = true
 }
 
-resource "aws_s3_bucket_lifecycle_configuration" "zone" {
-  for_each = toset(var.zones)
-  bucket   = aws_s3_bucket.zone[each.key].id
+resource "aws_s3_bucket_lifecycle_configuration" "lake" {
+  bucket = aws_s3_bucket.lake.id
 
   rule {
     id     = "housekeeping"
@@ -123,11 +120,14 @@ resource "aws_s3_bucket_lifecycle_configuration" "zone" {
   }
 
   dynamic "rule" {
-    for_each = contains(keys(local.expiring_zones), each.key) ? [local.expiring_zones[each.key]] : []
+    # Only these zones' prefixes expire; a zone missing from var.zones gets no rule.
+    for_each = { for zone, days in local.expiring_zones : zone => days if contains(var.zones, zone) }
     content {
-      id     = "expire-${each.key}"
+      id     = "expire-${rule.key}"
       status = "Enabled"
-      filter {}
+      filter {
+        prefix = "${rule.key}/"
+      }
       expiration {
         days = rule.value
       }
@@ -135,20 +135,18 @@ resource "aws_s3_bucket_lifecycle_configuration" "zone" {
   }
 }
 
-resource "aws_s3_bucket_policy" "zone" {
+resource "aws_s3_bucket_policy" "lake" {
   # TLS only: the object store is never reached in clear text.
-  for_each = toset(var.zones)
-  bucket   = aws_s3_bucket.zone[each.key].id
-  policy   = data.aws_iam_policy_document.tls_only[each.key].json
+  bucket = aws_s3_bucket.lake.id
+  policy = data.aws_iam_policy_document.tls_only.json
 }
 
 data "aws_iam_policy_document" "tls_only" {
-  for_each = toset(var.zones)
   statement {
     sid       = "DenyInsecureTransport"
     effect    = "Deny"
     actions   = ["s3:*"]
-    resources = [aws_s3_bucket.zone[each.key].arn, "${aws_s3_bucket.zone[each.key].arn}/*"]
+    resources = [aws_s3_bucket.lake.arn, "${aws_s3_bucket.lake.arn}/*"]
     principals {
       type        = "*"
       identifiers = ["*"]

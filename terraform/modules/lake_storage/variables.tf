@@ -1,12 +1,12 @@
 variable "name_prefix" {
   type        = string
-  description = "Prefix of every bucket and key name, e.g. \"customs-lake-prod\"; bucket names are global, so include the account or organisation."
+  description = "Name of the lake bucket and prefix of the other names, e.g. \"customs-lake-prod\"; bucket names are global, so include the account or organisation."
 }
 
 variable "zones" {
   type        = list(string)
-  description = "Lake zones, one bucket each. The writer of each zone is one engine (see ARCHITECTURE.md), so a bucket per zone lets IAM say who writes where."
-  default     = ["landing", "bronze", "silver", "gold", "scores", "outbound", "quarantine", "governance"]
+  description = "Lake zones: top-level prefixes of the lake bucket (<lake root>/<zone>/...). The writer of each zone is one engine, so IAM grants per zone prefix say who writes where. _lease and _checkpoints hold the ingest lease and streaming checkpoints, emr-logs the Spark cluster's logs."
+  default     = ["landing", "bronze", "silver", "gold", "scores", "outbound", "quarantine", "governance", "_lease", "_checkpoints", "emr-logs"]
 }
 
 variable "landing_expiry_days" {

@@ -19,7 +19,7 @@ module "storage" {
 module "roles" {
   source                       = "../iam_roles"
   name_prefix                  = local.name_prefix
-  bucket_arns                  = module.storage.bucket_arns
+  bucket_arn                   = module.storage.bucket_arn
   kms_key_arn                  = module.storage.kms_key_arn
   human_principal_arns         = var.human_principal_arns
   model_service_principal_arns = var.model_service_principal_arns
@@ -34,7 +34,7 @@ module "spark" {
   core_instance_count     = var.spark_core_instance_count
   jobs_instance_profile   = module.roles.instance_profile_names["spark_jobs"]
   kms_key_arn             = module.storage.kms_key_arn
-  log_bucket              = module.storage.bucket_names["governance"]
+  log_bucket              = module.storage.bucket_name # under emr-logs/, written by spark_jobs
   tls_certificates_s3_uri = var.emr_tls_certificates_s3_uri
   tags                    = local.tags
 }

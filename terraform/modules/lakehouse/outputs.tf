@@ -1,6 +1,6 @@
-output "lake_buckets" {
-  description = "Bucket per zone."
-  value       = module.storage.bucket_names
+output "lake_root" {
+  description = "LAKEHOUSE_LAKE_ROOT of this environment: the lake bucket, zones as prefixes."
+  value       = module.storage.lake_root
 }
 
 output "role_arns" {

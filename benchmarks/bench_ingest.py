@@ -22,30 +22,38 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
-def _tree_rss_bytes(root_pid: int) -> int:
-    """Resident memory of a process and all its descendants (Linux /proc)."""
+def tree_sum(root_pid: int, value: Callable[[list[str]], float]) -> float:
+    """Sum of ``value(fields)`` over a process and all its descendants, ``fields`` being the
+    process's /proc/<pid>/stat fields after the command name (index 0 is field 3, state)."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
+    values: dict[int, float] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as fh:
                 fields = fh.read().rsplit(")", 1)[1].split()
-            ppid, pages = int(fields[1]), int(fields[21])
+            ppid, own = int(fields[1]), value(fields)
         except (OSError, IndexError, ValueError):
             continue
         children.setdefault(ppid, []).append(int(entry))
-        rss[int(entry)] = pages * os.sysconf("SC_PAGE_SIZE")
-    total, stack = 0, [root_pid]
+        values[int(entry)] = own
+    total, stack = 0.0, [root_pid]
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
+        total += values.get(pid, 0.0)
         stack.extend(children.get(pid, []))
     return total
+
+
+def _tree_rss_bytes(root_pid: int) -> int:
+    """Resident memory of a process and all its descendants (Linux /proc)."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    return int(tree_sum(root_pid, lambda fields: int(fields[21]) * page))
 
 
 class PeakMemory:

@@ -37,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_ingest import PeakMemory
+from bench_ingest import PeakMemory, tree_sum
 
 FIRST_DAY = date(2026, 11, 1)
 
@@ -79,24 +79,7 @@ def _tree_cpu_seconds(root_pid: int) -> float:
     the JVM and its Python workers. Unlike wall time it hardly moves with the machine's load,
     so before/after ratios stay meaningful on a shared machine."""
     tick = os.sysconf("SC_CLK_TCK")
-    children: dict[int, list[int]] = {}
-    cpu: dict[int, float] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry))
-        cpu[int(entry)] = sum(int(x) for x in fields[11:15]) / tick
-    total, stack = 0.0, [root_pid]
-    while stack:
-        pid = stack.pop()
-        total += cpu.get(pid, 0.0)
-        stack.extend(children.get(pid, []))
-    return total
+    return tree_sum(root_pid, lambda fields: sum(int(x) for x in fields[11:15]) / tick)
 
 
 @contextmanager

@@ -50,14 +50,25 @@ assessed as (
                         cast(cast(amount as decimal(38,2)) as string), ' ', currency, ' has no exchange rate') end) as flags
     from assessed_lines group by lrn
 ),
+-- Money in a foreign currency is converted at the reference rate of its value date, like a
+-- third-currency tax line; a payment no rate converts is named in revenue_flags, not dropped.
+money_lines as (
+    select p.lrn, p.kind, p.amount, p.currency, p.value_date,
+        case when p.currency is null or p.currency = '{{ var("national_currency") }}' then p.amount
+             else p.amount * xr.rate end as amount_national
+    from {{ ref('int_erp__payments') }} p
+    {{ reference_rate_join('xr', 'p.currency', 'p.value_date') }}
+    where p.disposition = 'kept'
+),
 money as (
     select lrn,
-        sum(case when kind = 'refund' then 0 else amount end) filter (where kind <> 'receipt') as paid,
-        sum(case when kind = 'refund' then amount else 0 end) as refunded,
-        max(value_date) as last_value_date
-    from {{ ref('int_erp__payments') }}
-    where disposition = 'kept' and (currency is null or currency = '{{ var("national_currency") }}')
-    group by lrn
+        sum(case when kind = 'refund' then 0 else amount_national end) filter (where kind <> 'receipt') as paid,
+        sum(case when kind = 'refund' then amount_national else 0 end) as refunded,
+        max(value_date) as last_value_date,
+        collect_list(case when kind <> 'receipt' and amount is not null and amount_national is null
+            then concat('payment_unconverted ', kind, ': ', cast(cast(amount as decimal(38,2)) as string),
+                        ' ', currency, ' has no exchange rate') end) as flags
+    from money_lines group by lrn
 )
 select d.lrn, d.mrn, d.office_code, d.issue_date,
     cast(coalesce(x.amount, 0) as decimal(38,2)) as declared_taxes,
@@ -72,7 +83,7 @@ select d.lrn, d.mrn, d.office_code, d.issue_date,
     (coalesce(m.paid, 0) - coalesce(m.refunded, 0)) - coalesce(a.amount, x.amount, 0)
         > {{ var('payment_tolerance') }} as overpaid,
     m.last_value_date,
-    concat(coalesce(x.flags, array()), coalesce(a.flags, array())) as revenue_flags
+    concat(coalesce(x.flags, array()), coalesce(a.flags, array()), coalesce(m.flags, array())) as revenue_flags
 from decl d
 left join declared x on x.lrn = d.lrn
 left join assessed a on a.lrn = d.lrn

@@ -8,9 +8,10 @@ How a table is checked, and why this way:
 3. The data checks the model declares (pandera ``Field`` checks, nullability, ``Config.unique``)
    and the contract's rules are compiled into Spark predicates and counted in one aggregation
    pass, plus one grouping per key. Why not pandera's own data validation: its pyspark backend
-   runs one Spark action per check and says only pass or fail (STACK_NOTES 4.2, 4.3); at
-   100,000 declarations that was one scan per check of 599. The compiled checks give the same
-   per-check verdict (tests/integration/governance/test_compiled_checks.py).
+   runs one Spark action per check and says only pass or fail (STACK_NOTES 4.2, 4.3); run that
+   way, 599 checks at 100,000 declarations took 1,084 s. The compiled checks give the same
+   per-check counts as pandera's own validation (``test_compiled_checks_count_what_pandera_
+   validation_finds`` in tests/integration/governance/test_validate.py).
 4. Only a table with failures is read once more: its failing rows are flagged in one pass, a
    few per check become examples, and silver and gold rows are copied.
 5. Results replace the run's previous rows (the run id is derived from the table versions

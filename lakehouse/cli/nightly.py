@@ -45,12 +45,14 @@ def run(args: argparse.Namespace) -> int:
 
     1 when the reconciliation is not exact or the data-quality gate fails.
     """
+    from governance.contracts.config import load_thresholds
     from governance.dq.run import validate_and_report
     from lakehouse.ingest.bronze import ingest_landing
     from lakehouse.spark import get_spark
     from lakehouse.transform import print_reconciliation, transform
 
     settings = settings_from(args)
+    load_thresholds()  # a bad thresholds file stops the night before it ingests anything
     say = progress("nightly")
     say(f"day {args.date or 'today'}: lake {settings.lake_root}")
     spark = get_spark(settings, app_name="lakehouse-nightly")

@@ -39,9 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser, *, lake_root: bool = True) ->
 
 def run(settings, args: argparse.Namespace, progress=None):
     """Build the session and validate as ``args`` say; the run's outcome (verdict, report)."""
+    from governance.contracts.config import load_thresholds
     from governance.dq.run import validate_and_report
     from lakehouse.spark import get_spark
 
+    load_thresholds()  # a bad thresholds file is one line, before a JVM starts
     spark = get_spark(settings, app_name="dq-validate")
     return validate_and_report(
         spark,

@@ -60,3 +60,11 @@ def test_under_threshold_warns_and_exits_0(fake_run, capsys) -> None:
     out = capsys.readouterr().out
     assert "bronze: WARN" in out and "warning: bronze.cms_declarations" in out
     assert "report: /r/dq_report.html" in out
+
+
+def test_a_missing_thresholds_file_is_one_line_and_exit_2(fake_run, monkeypatch, capsys) -> None:
+    fake_run["results"] = []
+    monkeypatch.setenv("LAKEHOUSE_DQ_THRESHOLDS", "/nonexistent/limits.yml")
+    assert cli.main(["validate", "--lake-root", "/tmp/lake"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot read thresholds /nonexistent/limits.yml" in err[0], err

@@ -105,7 +105,8 @@ def score_frame(
         "in_capacity",
         "control_sample",
         "selected",
-        *[F.col("reasons")[i].alias(f"reason_{i + 1}") for i in range(3)],
+        # Fewer than three reasons is normal; ANSI mode fails ``reasons[i]`` out of bounds.
+        *[F.get("reasons", i).alias(f"reason_{i + 1}") for i in range(3)],
         F.lit(pair.risk_version).alias("risk_model_version"),
         F.lit(pair.revenue_version).alias("revenue_model_version"),
         "capacity",

@@ -254,7 +254,7 @@ class Reporter:
             return
         now = time.monotonic()
         found = _COUNT.search(message)
-        if found:
+        if found and "ETA" not in message:  # a counter's line brings its own
             done, total = (int(g.replace(",", "")) for g in found.groups())
             first = self._first_seen.setdefault(total, (now, done))
             if done > first[1] and total > done:

@@ -286,6 +286,9 @@ class DeclarationFactory:
         self.rnd = rnd
         self.n = n
         self.yy = f"{day:%y}"
+        # The day of the year leads each sequence number: a run of several days never issues
+        # the same LRN or MRN twice (a real MRN is unique for good).
+        self.doy = f"{day.timetuple().tm_yday:03d}"
         self.malformed_rate = malformed_rate
         self.fmt_picker = Picker([f for f, _ in FORMAT_SHARES], [w for _, w in FORMAT_SHARES])
         self.mass_picker = Picker(_MASS_UNITS, _MASS_UNIT_WEIGHTS)
@@ -343,8 +346,8 @@ class DeclarationFactory:
                 d.procedure, d.ext = "4000", "IM4"
             d.destination = "KE"
         office_code_digits = d.office[2:]
-        d.lrn = f"{self.yy}{d.declarant.id}{i + 1:08d}"
-        d.mrn = f"{self.yy}KE{office_code_digits}{'T' if transit else 'I'}{i + 1:09d}"
+        d.lrn = f"{self.yy}{d.declarant.id}{self.doy}{i + 1:06d}"
+        d.mrn = f"{self.yy}KE{office_code_digits}{'T' if transit else 'I'}{self.doy}{i + 1:06d}"
         d.importer_ref = f"PO{rnd.randrange(10**6, 10**7)}"
         d.transport_id = self._transport_id(d.mode) if rnd.random() > 0.02 else ""
         d.incoterm = self.incoterm_picker.pick(rnd) if rnd.random() > 0.05 else None

@@ -40,7 +40,9 @@ summary whose ``TAX``/``MOA`` groups are the declaration totals. ``total_duty`` 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
+from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Context, Decimal
 from typing import Any
@@ -109,6 +111,9 @@ _FORMATS: dict[str, str] = {
     "202": "%y%m%d%H%M%S",
 }
 _BY_LENGTH = {8: "102", 12: "203", 14: "204", 6: "101", 10: "201"}
+# Digits each format takes when every field is written with its full width.
+_WIDTH = {"102": 8, "203": 12, "204": 14, "101": 6, "201": 10, "202": 12}
+_SHORT_YEAR = frozenset({"101", "201", "202"})
 
 
 def _zone(text: str) -> timezone:
@@ -143,10 +148,33 @@ def parse_edifact_date(value: str, fmt: str = "") -> datetime | None:
     if pattern is None or not value.isdigit():
         return None
     try:
+        if value.isascii() and len(value) == _WIDTH[fmt]:
+            return _full_width(value, fmt in _SHORT_YEAR, tz)
         parsed = datetime.strptime(value, pattern)
     except ValueError:
         return None
     return parsed.replace(tzinfo=tz).astimezone(UTC)
+
+
+def _full_width(value: str, short_year: bool, tz: timezone) -> datetime:
+    """What ``strptime`` gives for a value whose every field has its full width, sliced.
+
+    Why: ``strptime`` costs ~40x more. For ASCII digits of exactly the format's width its
+    match is the fixed slicing (each field's two-digit alternatives come first, and a field
+    read shorter leaves unconverted data), so the result, and the ValueError of an
+    impossible date, are the same; other lengths still go through ``strptime``.
+    """
+    if short_year:
+        year = int(value[0:2])
+        year += 2000 if year <= 68 else 1900  # strptime's %y pivot
+        rest = value[2:]
+    else:
+        year, rest = int(value[0:4]), value[4:]
+    hour = int(rest[4:6]) if len(rest) > 4 else 0
+    minute = int(rest[6:8]) if len(rest) > 6 else 0
+    second = int(rest[8:10]) if len(rest) > 8 else 0
+    parsed = datetime(year, int(rest[0:2]), int(rest[2:4]), hour, minute, second, tzinfo=tz)
+    return parsed.astimezone(UTC)
 
 
 def _s(value: str) -> str | None:
@@ -154,7 +182,9 @@ def _s(value: str) -> str | None:
     return value or None
 
 
-Used = frozenset[tuple[int, int]]
+# A handler's stored positions: a frozenset constant, or a set built for one segment (not
+# frozen: the copy would only cost time, nobody keeps it).
+Used = AbstractSet[tuple[int, int]]
 
 
 def _used(spec: str) -> Used:
@@ -170,12 +200,18 @@ def _used(spec: str) -> Used:
 
 
 NOTHING: Used = frozenset()
+# A number whose ``str(Decimal(text))`` is ``text`` itself: no sign +, no leading zero, no
+# bare or leading decimal mark, no blank (a leading nonzero digit keeps the exponent >= -6,
+# so Decimal never switches to scientific notation).
+_CANONICAL = re.compile(r"-?[1-9][0-9]*(?:\.[0-9]+)?\Z").match
 
 
 def _leftover(seg: Segment, used: Used) -> bool:
     """True when ``seg`` holds a non-blank value at a position no column took.
 
     Repetitions after the first (syntax version 4) are never read, so they always count.
+    Runs for every segment: empty values (common) are skipped before the position look-up,
+    and ``isspace`` tells blank from non-blank without building a stripped copy.
     """
     for i in range(1, len(seg)):
         value = seg[i]
@@ -184,11 +220,11 @@ def _leftover(seg: Segment, used: Used) -> bool:
                 return True
             value = value[0] if value else ""
         if type(value) is str:
-            if (i, 0) not in used and value.strip():
+            if value and (i, 0) not in used and not value.isspace():
                 return True
         else:
             for j, comp in enumerate(value):
-                if (i, j) not in used and comp.strip():
+                if comp and (i, j) not in used and not comp.isspace():
                     return True
     return False
 
@@ -206,10 +242,13 @@ class _Ctx:
     note there what was merely unusual, so the record still loads with nothing lost.
     """
 
-    __slots__ = ("comp", "dec", "flags", "literals", "unknown")
+    __slots__ = ("canonical", "comp", "dec", "flags", "literals", "unknown")
 
     def __init__(self, msg: Message, rec: dict[str, Any]) -> None:
         self.dec = msg.delimiters.decimal
+        # A UNA may declare a digit or a minus as decimal mark: then a canonical-looking
+        # text is not what it seems, and only to_decimal reads it right.
+        self.canonical = self.dec == "." or self.dec not in "-0123456789."
         self.comp = msg.delimiters.component
         self.flags: list[str] = rec["flags"]
         self.literals: dict[str, str] = rec["source_literals"]
@@ -230,6 +269,8 @@ class _Ctx:
         ``None`` for an empty value; a value that is not a number is flagged (its segment is
         then kept in ``unknown_segments`` because the position is not consumed).
         """
+        if self.canonical and _CANONICAL(text):  # most amounts: to_decimal's answer, no note
+            return Decimal(text)
         number = to_decimal(text, self.dec)
         if number is None:
             if text.strip():
@@ -241,6 +282,8 @@ class _Ctx:
 
     def integer(self, text: str, path: str) -> int | None:
         """A whole number (any size: the bronze worker fits and flags what a column refuses)."""
+        if text.isdigit() and text.isascii():  # plain digits: to_decimal's answer, directly
+            return int(text)
         number = to_decimal(text)
         if number is None or number != number.to_integral_value():
             if text.strip():
@@ -259,14 +302,35 @@ class _Ctx:
         return " ".join(filled) or None
 
 
+def _padded(seg: Segment, index: int, width: int) -> tuple[str, ...]:
+    """Components 0..``width - 1`` of element ``index``, ``""`` for those omitted.
+
+    The same strings as ``component(seg, index, j)`` for each ``j``, with one element look-up
+    instead of ``width`` (NAD and FTX read five components each).
+    """
+    if index >= len(seg):
+        return ("",) * width
+    value = seg[index]
+    if type(value) is Repetition:
+        value = value[0] if value else ""
+    if type(value) is str:
+        return (value,) + ("",) * (width - 1)
+    parts: tuple[str, ...] = value  # type: ignore[assignment]  # a composite: its components
+    size = len(parts)
+    if size >= width:
+        return parts[:width]
+    return parts + ("",) * (width - size)
+
+
 def _composite(seg: Segment, index: int, first: int, last: int) -> tuple[str, ...]:
     """Components ``first``..``last`` of element ``index`` (fewer when the sender omitted some)."""
-    return tuple(component(seg, index, j) for j in range(first, last + 1))
+    return _padded(seg, index, last + 1)[first:]
 
 
 def _consumed(seg: Segment, index: int, first: int, last: int) -> set[tuple[int, int]]:
     """The positions of the non-blank components ``first``..``last`` of element ``index``."""
-    return {(index, j) for j in range(first, last + 1) if component(seg, index, j).strip()}
+    parts = _padded(seg, index, last + 1)
+    return {(index, j) for j in range(first, last + 1) if parts[j].strip()}
 
 
 def _envelope(msg: Message) -> dict[str, Any]:
@@ -295,23 +359,26 @@ def _party(seg: Segment, ctx: _Ctx, path: str) -> tuple[dict[str, Any], Used]:
     """NAD: 3035 role, C082 id (3039:1131:3055), C058 name and address lines, C080 party name
     (3036 x5 : 3045 format), C059 street (3042 x4), 3164 city, C819 subdivision, 3251
     postcode, 3207 country."""
-    used = {(1, 0), (2, 0), (6, 0), (8, 0), (9, 0)}
-    scheme_at = 2 if component(seg, 2, 2).strip() else 1
-    used.add((2, scheme_at))
-    name_elem = 4 if any(p.strip() for p in _composite(seg, 4, 0, 4)) else 3
-    used |= _consumed(seg, name_elem, 0, 4)
-    used |= _consumed(seg, 5, 0, 3)
+    ident = _padded(seg, 2, 3)
+    scheme_at = 2 if ident[2].strip() else 1
+    name_elem, name = 4, _padded(seg, 4, 5)
+    if not any(p.strip() for p in name):
+        name_elem, name = 3, _padded(seg, 3, 5)
+    street = _padded(seg, 5, 4)
+    used = {(1, 0), (2, 0), (6, 0), (8, 0), (9, 0), (2, scheme_at)}
+    used.update([(name_elem, j) for j in range(5) if name[j].strip()])
+    used.update([(5, j) for j in range(4) if street[j].strip()])
     party = {
         "role": _s(component(seg, 1)),
-        "id": _s(component(seg, 2, 0)),
-        "id_scheme": _s(component(seg, 2, scheme_at)),
-        "name": ctx.joined(_composite(seg, name_elem, 0, 4), f"{path}.name"),
+        "id": _s(ident[0]),
+        "id_scheme": _s(ident[scheme_at]),
+        "name": ctx.joined(name, f"{path}.name"),
         "country": _s(component(seg, 9)),
-        "street": ctx.joined(_composite(seg, 5, 0, 3), f"{path}.street"),
+        "street": ctx.joined(street, f"{path}.street"),
         "city": _s(component(seg, 6)),
         "postcode": _s(component(seg, 8)),
     }
-    return party, frozenset(used)
+    return party, used
 
 
 REF_USED = _used("1.0 1.1")
@@ -348,7 +415,7 @@ def _tax(seg: Segment, ctx: _Ctx, path: str) -> tuple[dict[str, Any], Used]:
         used.add((5, 3))
     if tax["base_amount"] is not None:
         used.add((4, 0))
-    return tax, frozenset(used)
+    return tax, used
 
 
 _TAX_AMOUNT = frozenset({"161", "176", "55", "9", "124", "150"})
@@ -702,7 +769,7 @@ class _Cusdec:
         id_at = (2, 0) if component(seg, 2).strip() else (8, 0)
         self.rec["transport_id"] = _s(component(seg, *id_at))
         self.rec["transport_mode"] = _s(component(seg, 3, 0))
-        return frozenset({id_at, (3, 0)})
+        return {id_at, (3, 0)}
 
     def tod(self, seg: Segment) -> Used:
         self.ctx_tag = "TOD"
@@ -775,16 +842,18 @@ def map_cusdec(msg: Message) -> dict[str, Any]:
     tax_path = ""
     cnt_items: int | None = None
     segs, raws = msg.segments, msg.raws
+    unknown = ctx.unknown
     for k in range(1, len(segs) - 1):
         seg = segs[k]
-        tag = str(seg[0])
+        tag: str = seg[0]  # type: ignore[assignment]  # a message's tags are valid strings
         if tax is not None:
             if tag == "MOA":
                 used = _tax_moa(tax, seg, ctx, tax_path)
                 if used:
                     if component(seg, 1, 0) == "176":
                         totals.append((tax["amount"], tax["currency"]))
-                    ctx.keep(seg, raws[k], used)
+                    if _leftover(seg, used):
+                        unknown.append(raws[k])
                     continue
             elif tag not in ("GIS", "GEI"):
                 tax = None
@@ -817,7 +886,8 @@ def map_cusdec(msg: Message) -> dict[str, Any]:
             used = NOTHING  # commercial document groups (DMS/LIN...) before the first goods item
         else:
             used = _CUSDEC_HEADER.get(tag, _Cusdec.other)(state, seg)
-        ctx.keep(seg, raws[k], used)
+        if _leftover(seg, used):  # ctx.keep inlined: this loop runs for every segment
+            unknown.append(raws[k])
 
     if not state.bgm_seen:
         raise MappingError(

@@ -81,8 +81,11 @@ def main() -> int:
     parser.add_argument("--share", type=float, default=0.05, help="share of each feed's files")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--feeds", default="", help="comma-separated feed keys (default: all)")
+    parser.add_argument(
+        "--candidate", type=Path, help="code to measure (default: this tree), e.g. a snapshot"
+    )
     args = parser.parse_args()
-    mine = Path(__file__).resolve().parents[1]
+    mine = args.candidate or Path(__file__).resolve().parents[1]
     runs: dict[str, list[dict]] = {"baseline": [], "candidate": []}
     with tempfile.TemporaryDirectory(prefix="bench-parse-cpu-") as tmp:
         base = _checkout(args.baseline, Path(tmp))

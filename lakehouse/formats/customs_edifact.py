@@ -461,6 +461,7 @@ def _issue_datetime(dates: list[tuple[int, dict[str, Any]]], ctx: _Ctx) -> datet
 
 _GROSS = frozenset({"AAB", "AAD", "G", "ADX"})
 _NET = frozenset({"AAC", "AAF", "N"})
+_MASS_DIMS = _GROSS | _NET  # once, not per MEA
 _MASS_UNITS: dict[str, Decimal] = {
     "KGM": Decimal(1),
     "GRM": Decimal("0.001"),
@@ -492,7 +493,7 @@ def _item_mea(item: dict[str, Any], seg: Segment, ctx: _Ctx, path: str) -> Used:
     # AAE is a supplementary measurement (a quantity), even when its unit is a mass unit:
     # it must never fill a gross or net mass that the declarant left empty.
     is_mass = purpose == "WT" or (unit in _MASS_UNITS and purpose != "AAE")
-    if is_mass and dim in _GROSS | _NET:
+    if is_mass and dim in _MASS_DIMS:
         key = "gross_mass" if dim in _GROSS else "net_mass"
         if item[key] is not None:
             return NOTHING
@@ -565,7 +566,7 @@ def _new_item(seg: Segment, position: int, ctx: _Ctx) -> tuple[dict[str, Any], U
     hs, hs_list, proc, hs_used, proc_used = _cst_codes(seg)
     used = hs_used | proc_used
     number = ctx.integer(component(seg, 1), f"items[{position - 1}].item_no")
-    item = {
+    item: dict[str, Any] = {
         "item_no": number or position,
         "hs_code": hs,
         "hs_code_list": hs_list,

@@ -505,13 +505,23 @@ def segment_spans(text: str, d: Delimiters) -> list[tuple[int, int]]:
         pattern = f"{re.escape(d.release)}{skip}.|{pattern}"
     spans: list[tuple[int, int]] = []
     start = 0
-    for m in re.finditer(pattern, text, flags=re.S):
-        if m.group() != d.terminator:
-            continue
-        piece = text[start : m.start()]
+    rel, term = d.release, d.terminator
+    finditer = re.compile(pattern, re.S).finditer
+    while True:
+        # Only a segment holding a release character needs the regex walk (which pairs each
+        # release with the character it releases); elsewhere the next terminator ends it.
+        end = text.find(term, start)
+        if end < 0:
+            break
+        if text.find(rel, start, end) >= 0:
+            found = next((m for m in finditer(text, start) if m.group() == term), None)
+            if found is None:
+                break
+            end = found.start()
+        piece = text[start:end]
         if piece.strip():
-            spans.append((start + len(piece) - len(piece.lstrip()), m.end()))
-        start = m.end()
+            spans.append((start + len(piece) - len(piece.lstrip()), end + 1))
+        start = end + 1
     piece = text[start:]
     if piece.strip():
         spans.append((start + len(piece) - len(piece.lstrip()), len(text)))

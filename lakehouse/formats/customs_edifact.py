@@ -263,14 +263,16 @@ class _Ctx:
         if _leftover(seg, used):
             self.unknown.append(raw)
 
-    def num(self, text: str, path: str) -> Decimal | None:
+    def num(self, text: str, path: str, leaf: str = "") -> Decimal | None:
         """The exact number the sender wrote (never rounded, never too large).
 
         ``None`` for an empty value; a value that is not a number is flagged (its segment is
-        then kept in ``unknown_segments`` because the position is not consumed).
+        then kept in ``unknown_segments`` because the position is not consumed). The field
+        path is ``path + leaf``, joined only when a note needs it (most numbers need none).
         """
         if self.canonical and _CANONICAL(text):  # most amounts: to_decimal's answer, no note
             return Decimal(text)
+        path += leaf
         number = to_decimal(text, self.dec)
         if number is None:
             if text.strip():
@@ -401,12 +403,14 @@ def _date(seg: Segment) -> dict[str, Any]:
 
 def _tax(seg: Segment, ctx: _Ctx, path: str) -> tuple[dict[str, Any], Used]:
     """TAX: 5283 function, C241 type (5153), C533, 5286 basis, C243 rate (5278 = comp 3), 5305."""
-    type_at = (2, 0) if component(seg, 2, 0).strip() else (1, 0)
+    kind, type_at = component(seg, 2, 0), (2, 0)
+    if not kind.strip():
+        kind, type_at = component(seg, 1, 0), (1, 0)
     tax = {
-        "tax_type": _s(component(seg, *type_at)),
+        "tax_type": _s(kind),
         "tax_category": _s(component(seg, 6)),
-        "rate": ctx.num(component(seg, 5, 3), f"{path}.rate"),
-        "base_amount": ctx.num(component(seg, 4, 0), f"{path}.base_amount"),
+        "rate": ctx.num(component(seg, 5, 3), path, ".rate"),
+        "base_amount": ctx.num(component(seg, 4, 0), path, ".base_amount"),
         "amount": None,
         "currency": None,
     }
@@ -426,18 +430,18 @@ MOA_NO_CURRENCY = _used("1.0 1.1")
 
 def _tax_moa(tax: dict[str, Any], seg: Segment, ctx: _Ctx, path: str) -> Used:
     """Apply a MOA inside a TAX group; nothing consumed when it does not belong there."""
-    qual = component(seg, 1, 0)
+    qual, text, code = _padded(seg, 1, 3)
     if qual in _TAX_AMOUNT and tax["amount"] is None:
-        key = "amount"
+        key, leaf = "amount", ".amount"
     elif qual in _TAX_BASE and tax["base_amount"] is None:
-        key = "base_amount"
+        key, leaf = "base_amount", ".base_amount"
     else:
         return NOTHING
-    amount = ctx.num(component(seg, 1, 1), f"{path}.{key}")
+    amount = ctx.num(text, path, leaf)
     if amount is None:
         return NOTHING
     tax[key] = amount
-    currency = _s(component(seg, 1, 2))
+    currency = _s(code)
     if tax["currency"] is None:
         tax["currency"] = currency
     return MOA_USED if currency in (None, tax["currency"]) else MOA_NO_CURRENCY
@@ -462,6 +466,7 @@ def _issue_datetime(dates: list[tuple[int, dict[str, Any]]], ctx: _Ctx) -> datet
 _GROSS = frozenset({"AAB", "AAD", "G", "ADX"})
 _NET = frozenset({"AAC", "AAF", "N"})
 _MASS_DIMS = _GROSS | _NET  # once, not per MEA
+_LEAF = {"gross_mass": ".gross_mass", "net_mass": ".net_mass"}
 _MASS_UNITS: dict[str, Decimal] = {
     "KGM": Decimal(1),
     "GRM": Decimal("0.001"),
@@ -489,7 +494,8 @@ MEA_USED = _used("1.0 2.0 3.0 3.1")
 def _item_mea(item: dict[str, Any], seg: Segment, ctx: _Ctx, path: str) -> Used:
     """MEA: 6311 purpose (WT / AAE), C502 6313 dimension, C174 unit:value."""
     purpose, dim = component(seg, 1), component(seg, 2, 0)
-    unit, text = component(seg, 3, 0).strip(), component(seg, 3, 1)
+    unit, text = _padded(seg, 3, 2)
+    unit = unit.strip()
     # AAE is a supplementary measurement (a quantity), even when its unit is a mass unit:
     # it must never fill a gross or net mass that the declarant left empty.
     is_mass = purpose == "WT" or (unit in _MASS_UNITS and purpose != "AAE")
@@ -497,7 +503,7 @@ def _item_mea(item: dict[str, Any], seg: Segment, ctx: _Ctx, path: str) -> Used:
         key = "gross_mass" if dim in _GROSS else "net_mass"
         if item[key] is not None:
             return NOTHING
-        value = ctx.num(text, f"{path}.{key}")
+        value = ctx.num(text, path, _LEAF[key])
         if value is None:
             return NOTHING
         if item["mass_unit"] is None:
@@ -514,7 +520,7 @@ def _item_mea(item: dict[str, Any], seg: Segment, ctx: _Ctx, path: str) -> Used:
         item[key] = value
         return MEA_USED
     if purpose in ("AAE", "CT", "SQ", "") and item["quantity"] is None:
-        value = ctx.num(text, f"{path}.quantity")
+        value = ctx.num(text, path, ".quantity")
         if value is None:
             return NOTHING
         item["quantity"], item["quantity_unit"] = value, unit or None
@@ -617,7 +623,7 @@ def _item_loc(item: dict[str, Any], seg: Segment, ctx: _Ctx, path: str) -> Used:
 def _item_qty(item: dict[str, Any], seg: Segment, ctx: _Ctx, path: str) -> Used:
     if item["quantity"] is not None:
         return NOTHING
-    value = ctx.num(component(seg, 1, 1), f"{path}.quantity")
+    value = ctx.num(component(seg, 1, 1), path, ".quantity")
     if value is None:
         return NOTHING
     item["quantity"], item["quantity_unit"] = value, _s(component(seg, 1, 2))
@@ -629,14 +635,14 @@ def _item_moa(item: dict[str, Any], seg: Segment, ctx: _Ctx, path: str) -> Used:
     if qual == "40" or (qual == "41" and item["customs_value"] is None):
         if item["customs_value"] is not None:
             return NOTHING
-        amount = ctx.num(component(seg, 1, 1), f"{path}.customs_value")
+        amount = ctx.num(component(seg, 1, 1), path, ".customs_value")
         if amount is None:
             return NOTHING
         item["customs_value"] = amount
         item["value_currency"] = _s(component(seg, 1, 2)) or item["value_currency"]
         return MOA_USED
     if qual == "123" and item["statistical_value"] is None:
-        amount = ctx.num(component(seg, 1, 1), f"{path}.statistical_value")
+        amount = ctx.num(component(seg, 1, 1), path, ".statistical_value")
         if amount is None:
             return NOTHING
         item["statistical_value"] = amount

@@ -32,6 +32,8 @@ from lakehouse.settings import load_settings
 landing, lake, share, only = Path(sys.argv[1]), sys.argv[2], float(sys.argv[3]), sys.argv[4]
 settings = load_settings({"LAKEHOUSE_LAKE_ROOT": lake})
 ctx = bronze._context(settings, 1, ParseOptions(settings.strict_control_counts, settings.xsd_path))
+import lakehouse
+assert lakehouse.__file__.startswith(sys.argv[5]), lakehouse.__file__
 groups = {}
 for p in sorted(p for p in landing.rglob("*") if p.is_file()):
     groups.setdefault("/".join(p.relative_to(landing).parts[:2]), []).append(p)
@@ -63,13 +65,25 @@ def _checkout(revision: str, into: Path) -> Path:
 
 
 def _round(code: Path, landing: Path, share: float, feeds: str, lake: Path) -> dict:
+    # ``python -c`` puts the working directory first on sys.path: run inside the code's own
+    # folder, or a checkout there would shadow the code meant to be measured.
     env = {**os.environ, "PYTHONPATH": str(code)}
     done = subprocess.run(
-        [sys.executable, "-c", _ROUND, str(landing), str(lake), str(share), feeds],
+        [
+            sys.executable,
+            "-c",
+            _ROUND,
+            str(landing.resolve()),
+            str(lake),
+            str(share),
+            feeds,
+            str(code),
+        ],
         check=True,
         capture_output=True,
         text=True,
         env=env,
+        cwd=code,
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
 

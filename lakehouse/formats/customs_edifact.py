@@ -210,11 +210,23 @@ def _leftover(seg: Segment, used: Used) -> bool:
     """True when ``seg`` holds a non-blank value at a position no column took.
 
     Repetitions after the first (syntax version 4) are never read, so they always count.
-    Runs for every segment: empty values (common) are skipped before the position look-up,
-    and ``isspace`` tells blank from non-blank without building a stripped copy.
+    Runs for every segment, so it is cheap where it can be: for a handler's constant
+    positions an element whose components all fall in the used prefix is passed without
+    looking at its values; empty values are skipped before the position look-up, and
+    ``isspace`` tells blank from non-blank without building a stripped copy.
     """
+    widths: tuple[int, ...] = ()
+    if type(used) is frozenset:
+        widths = _WIDTHS.get(used) or _WIDTHS.setdefault(used, _prefix_widths(used))
+    covered = len(widths)
     for i in range(1, len(seg)):
         value = seg[i]
+        if i < covered:
+            if type(value) is str:
+                if widths[i]:
+                    continue
+            elif type(value) is tuple and len(value) <= widths[i]:
+                continue
         if type(value) is Repetition:
             if any(_blank_free(v) for v in value[1:]):
                 return True
@@ -227,6 +239,21 @@ def _leftover(seg: Segment, used: Used) -> bool:
                 if comp and (i, j) not in used and not comp.isspace():
                     return True
     return False
+
+
+_WIDTHS: dict[AbstractSet[tuple[int, int]], tuple[int, ...]] = {}
+
+
+def _prefix_widths(used: Used) -> tuple[int, ...]:
+    """Per element index, how many leading components are all in ``used`` (for _leftover)."""
+    top = max((i for i, _ in used), default=0)
+    widths = []
+    for i in range(top + 1):
+        k = 0
+        while (i, k) in used:
+            k += 1
+        widths.append(k)
+    return tuple(widths)
 
 
 def _blank_free(value: Element) -> bool:

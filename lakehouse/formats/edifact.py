@@ -365,15 +365,14 @@ def tokenize(
     seg_append = segments.append
     raw_append = raws.append
     if not released and not rep:
-        for piece in text.split(term):
-            s = piece.lstrip()
-            if not s:
-                continue
-            raw_append(s)
-            if comp in s:
-                seg_append(tuple([tuple(x.split(comp)) if comp in x else x for x in s.split(elem)]))
-            else:
-                seg_append(tuple(s.split(elem)))
+        # The common case, in bulk: blank pieces dropped in C, one comprehension builds all.
+        raws = list(filter(None, map(str.lstrip, text.split(term))))
+        segments = [
+            tuple([tuple(x.split(comp)) if comp in x else x for x in s.split(elem)])
+            if comp in s
+            else tuple(s.split(elem))
+            for s in raws
+        ]
         return segments, raws
 
     literal, written = _restore_tables(d) if released else ({}, {})
@@ -692,6 +691,10 @@ def _decode_loose(data: bytes) -> str:
 
 
 _VALID_TAGS: set[str] = set()
+_SERVICE_TAGS = frozenset({"UNA", "UNB", "UNG", "UNH", "UNT", "UNE", "UNZ"})
+# Valid tags that are not service segments: inside a message such a segment needs no
+# envelope step at all, so the envelope loop passes it with one set look-up.
+_BODY_TAGS: set[str] = set()
 
 
 def _valid_tag(tag: object) -> bool:
@@ -699,6 +702,8 @@ def _valid_tag(tag: object) -> bool:
         return True
     if type(tag) is str and _TAG_RE.match(tag):
         _VALID_TAGS.add(tag)
+        if tag not in _SERVICE_TAGS:
+            _BODY_TAGS.add(tag)
         return True
     return False
 
@@ -802,8 +807,11 @@ class _Chunk:
             )
             msg_start = -1
 
+        body = _BODY_TAGS
         for i, seg in enumerate(segments):
             tag = seg[0]
+            if msg_start >= 0 and tag in body:
+                continue
             if tag not in _VALID_TAGS and not _valid_tag(tag):
                 if msg_start >= 0:
                     if msg_bad is None:

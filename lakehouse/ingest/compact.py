@@ -22,7 +22,9 @@ that right, with delta-rs, the only engine that writes bronze:
    are kept in the checkpoint.
 4. **Vacuum** data files the log removed longer ago than ``delta.deletedFileRetentionDuration``
    (7 days unless set): delta-rs's "lite" vacuum, which only deletes files a remove action
-   names, never a data file a running batch has written and not committed yet.
+   names, never a data file a running batch has written and not committed yet. It runs
+   before step 2 (its own start and end commits are then in the checkpoint), so a re-run
+   finds the checkpoint current.
 
 Rules kept here: no deletion vectors (a table whose protocol has them is refused: delta-rs
 counts and Arrow reads are wrong with them); one writer at a time (the lake's lease, and no
@@ -118,6 +120,10 @@ def compact_table(settings: Settings, name: str, *, vacuum_hours: int | None = N
     _refuse_deletion_vectors(dt, name)
     metrics = dt.optimize.compact(**without_checkpoint())
     dt.update_incremental()
+    # Vacuum before the checkpoint: its start and end commits would leave the checkpoint
+    # behind the latest version, and the next run would checkpoint again.
+    vacuumed = _vacuum(dt, vacuum_hours)
+    dt.update_incremental()
     log_uri = settings.table_uri("bronze", name) + "/_delta_log"
     files = LakeFiles(settings)
     checkpoint = None
@@ -136,7 +142,7 @@ def compact_table(settings: Settings, name: str, *, vacuum_hours: int | None = N
         int(metrics["numFilesAdded"]),
         checkpoint,
         logs_removed,
-        _vacuum(dt, vacuum_hours),
+        vacuumed,
     )
 
 

@@ -146,11 +146,17 @@ def snapshot(settings: Settings) -> dict[str, list[str]]:
     return {table: rows(settings, table) for table in TABLES}
 
 
+def data_files(client: Any, settings: Settings, table: str) -> list[str]:
+    """Names of the Parquet files at the top of a table's folder (its data files) on S3."""
+    found = keys(client, settings, f"bronze/{table}")
+    return [k for k in found if k.endswith(".parquet") and "/" not in k]
+
+
 def uncommitted(client: Any, settings: Settings) -> dict[str, set[str]]:
     """Per table: data files on S3 the snapshot does not name, and named files not on S3."""
     out = {}
     for table in DATA_TABLES:
-        stored = {k for k in keys(client, settings, f"bronze/{table}") if k.endswith(".parquet")}
+        stored = set(data_files(client, settings, table))
         named = committed_names(open_table(settings, table))
         out[table] = stored ^ named
     return out
@@ -304,7 +310,7 @@ def test_compaction_on_s3_keeps_every_row_and_delta_spark_reads_the_result(
     )
     before = {table: rows(settings, table) for table in ("erp_payments", "quarantine")}
     log_before = rows(settings, "ingest_file_log")
-    old_files = keys(client, settings, "bronze/erp_payments")
+    old_files = data_files(client, settings, "erp_payments")
 
     with hold_lease(settings, "test compact") as lease:
         done = {c.table: c for c in compact_bronze(settings, lease, vacuum_hours=0)}
@@ -319,8 +325,8 @@ def test_compaction_on_s3_keeps_every_row_and_delta_spark_reads_the_result(
     assert {t: rows(settings, t) for t in before} == before
     assert rows(settings, "ingest_file_log") == log_before
     assert not any(uncommitted(client, settings).values())
-    parquet = [k for k in keys(client, settings, "bronze/erp_payments") if k.endswith(".parquet")]
-    assert len(parquet) == 1 and parquet[0] not in old_files
+    (compacted,) = data_files(client, settings, "erp_payments")
+    assert compacted not in old_files
     assert _log_versions(client, settings, "erp_payments") == [version]
     last = LakeFiles(settings).read(f"{uri}/_delta_log/_last_checkpoint")
     assert json.loads(last)["version"] == version
@@ -372,8 +378,9 @@ def test_on_s3_a_replay_killed_after_its_commit_is_finished_once_by_the_next(
     (q,) = spark.read.format("delta").load(quarantine_uri).collect()  # delta-rs's MERGE
     assert q.replayed_at is not None and q.replay_batch_id == 2
     assert keys(client, relaxed, "bronze/_staging") == []
-    stored = {k for k in keys(client, relaxed, "bronze/cms_declarations") if k.endswith(".parquet")}
-    assert stored == committed_names(open_table(relaxed, "cms_declarations"))
+    assert set(data_files(client, relaxed, "cms_declarations")) == committed_names(
+        open_table(relaxed, "cms_declarations")
+    )
 
 
 def test_on_s3proxy_a_delta_rs_commit_never_overwrites_a_concurrent_one(s3proxy, new_lake) -> None:

@@ -122,10 +122,10 @@ def compact_table(settings: Settings, name: str, *, vacuum_hours: int | None = N
     dt.update_incremental()
     # Vacuum before the checkpoint: its start and end commits would leave the checkpoint
     # behind the latest version, and the next run would checkpoint again.
-    vacuumed = _vacuum(dt, vacuum_hours)
+    files = LakeFiles(settings)
+    vacuumed = _vacuum(dt, vacuum_hours, files, settings.table_uri("bronze", name))
     dt.update_incremental()
     log_uri = settings.table_uri("bronze", name) + "/_delta_log"
-    files = LakeFiles(settings)
     checkpoint = None
     if _last_checkpoint(files, log_uri) != dt.version():
         dt.create_checkpoint()
@@ -180,14 +180,20 @@ def _remove_stale_checksums(settings: Settings, files: LakeFiles, log_uri: str) 
             files.remove(f"{log_uri}/{name}")
 
 
-def _vacuum(dt: DeltaTable, hours: int | None) -> int:
+def _vacuum(dt: DeltaTable, hours: int | None, files: LakeFiles, table_uri: str) -> int:
     """Delete the data files removed longer ago than the retention; how many.
 
-    Asked first as a dry run, so a run with nothing to delete writes no vacuum commits.
+    Asked first as a dry run, so a run with nothing to delete writes no vacuum commits. The
+    dry run names every expired remove action, also of files an earlier vacuum deleted
+    (their remove actions stay in the log, and in checkpoints, for the table's
+    ``deletedFileRetentionDuration``): only files still on storage count, or a re-run with
+    a retention shorter than that would vacuum again and commit each time.
     """
     enforce = hours is None
-    if not dt.vacuum(hours, dry_run=True, enforce_retention_duration=enforce):
+    present = set(files.names(table_uri))
+    if not present.intersection(dt.vacuum(hours, dry_run=True, enforce_retention_duration=enforce)):
         return 0
-    return len(
-        dt.vacuum(hours, dry_run=False, enforce_retention_duration=enforce, **without_checkpoint())
+    deleted = dt.vacuum(
+        hours, dry_run=False, enforce_retention_duration=enforce, **without_checkpoint()
     )
+    return len(present.intersection(deleted))

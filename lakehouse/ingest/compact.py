@@ -22,7 +22,9 @@ that right, with delta-rs, the only engine that writes bronze:
    are kept in the checkpoint.
 4. **Vacuum** data files the log removed longer ago than ``delta.deletedFileRetentionDuration``
    (7 days unless set): delta-rs's "lite" vacuum, which only deletes files a remove action
-   names, never a data file a running batch has written and not committed yet.
+   names, never a data file a running batch has written and not committed yet. It runs
+   before step 2 (its own start and end commits are then in the checkpoint), so a re-run
+   finds the checkpoint current.
 
 Rules kept here: no deletion vectors (a table whose protocol has them is refused: delta-rs
 counts and Arrow reads are wrong with them); one writer at a time (the lake's lease, and no
@@ -118,8 +120,12 @@ def compact_table(settings: Settings, name: str, *, vacuum_hours: int | None = N
     _refuse_deletion_vectors(dt, name)
     metrics = dt.optimize.compact(**without_checkpoint())
     dt.update_incremental()
-    log_uri = settings.table_uri("bronze", name) + "/_delta_log"
+    # Vacuum before the checkpoint: its start and end commits would leave the checkpoint
+    # behind the latest version, and the next run would checkpoint again.
     files = LakeFiles(settings)
+    vacuumed = _vacuum(dt, vacuum_hours, files, settings.table_uri("bronze", name))
+    dt.update_incremental()
+    log_uri = settings.table_uri("bronze", name) + "/_delta_log"
     checkpoint = None
     if _last_checkpoint(files, log_uri) != dt.version():
         dt.create_checkpoint()
@@ -136,7 +142,7 @@ def compact_table(settings: Settings, name: str, *, vacuum_hours: int | None = N
         int(metrics["numFilesAdded"]),
         checkpoint,
         logs_removed,
-        _vacuum(dt, vacuum_hours),
+        vacuumed,
     )
 
 
@@ -174,14 +180,20 @@ def _remove_stale_checksums(settings: Settings, files: LakeFiles, log_uri: str) 
             files.remove(f"{log_uri}/{name}")
 
 
-def _vacuum(dt: DeltaTable, hours: int | None) -> int:
+def _vacuum(dt: DeltaTable, hours: int | None, files: LakeFiles, table_uri: str) -> int:
     """Delete the data files removed longer ago than the retention; how many.
 
-    Asked first as a dry run, so a run with nothing to delete writes no vacuum commits.
+    Asked first as a dry run, so a run with nothing to delete writes no vacuum commits. The
+    dry run names every expired remove action, also of files an earlier vacuum deleted
+    (their remove actions stay in the log, and in checkpoints, for the table's
+    ``deletedFileRetentionDuration``): only files still on storage count, or a re-run with
+    a retention shorter than that would vacuum again and commit each time.
     """
     enforce = hours is None
-    if not dt.vacuum(hours, dry_run=True, enforce_retention_duration=enforce):
+    present = set(files.names(table_uri))
+    if not present.intersection(dt.vacuum(hours, dry_run=True, enforce_retention_duration=enforce)):
         return 0
-    return len(
-        dt.vacuum(hours, dry_run=False, enforce_retention_duration=enforce, **without_checkpoint())
+    deleted = dt.vacuum(
+        hours, dry_run=False, enforce_retention_duration=enforce, **without_checkpoint()
     )
+    return len(present.intersection(deleted))

@@ -229,34 +229,3 @@ def test_a_run_with_nothing_new_answers_without_a_jvm_in_under_a_second(
     assert report.files_ingested == 0 and report.files_listed == 20
     assert not any("Spark" in line for line in said)
     assert took < 1.0, took
-
-
-def test_on_s3_a_kill_between_upload_and_commit_loses_and_doubles_nothing(
-    spark, base_settings, s3proxy
-) -> None:
-    from lakehouse.errors import IngestError
-    from lakehouse.ingest.bronze import init_lake
-
-    settings = dataclasses.replace(base_settings, lake_root="s3a://lake/delta-rs-kill")
-    init_lake(spark, settings)
-    client = s3proxy.client()
-    prefix = "delta-rs-kill"
-    for name, rows in (("a", [payment(1), payment(2), "oops"]), ("b", [payment(3)])):
-        key = f"{prefix}/landing/erp/payments/{DAY}/{name}.ndjson"
-        client.put_object(Bucket="lake", Key=key, Body=ndjson(rows))
-    # Killed after the payments' commit, before the quarantine's and the file log's...
-    with pytest.raises(IngestError, match="stopped at"):
-        ingest_landing(spark, settings, fail_at="after_table:erp_payments")
-    # ...and, as a real kill does, leaving an uploaded data file that no commit took.
-    orphan = f"{prefix}/bronze/quarantine/part-b000000000001-{'a' * 32}.parquet"
-    client.put_object(Bucket="lake", Key=orphan, Body=b"PAR1 uploaded, never committed")
-    report = ingest_landing(spark, settings)
-    assert report.batches == [1] and report.rejected == 1
-    assert report.records == {"erp_payments": 3}  # counted again, committed once (Delta's skip)
-    keys = client.list_objects_v2(Bucket="lake", Prefix=f"{prefix}/bronze/quarantine/part-b")
-    assert orphan not in {o["Key"] for o in keys.get("Contents", [])}
-    payments = spark.read.format("delta").load(settings.table_uri("bronze", "erp_payments"))
-    assert sorted(r.payment_id for r in payments.collect()) == ["PAY00001", "PAY00002", "PAY00003"]
-    quarantine = spark.read.format("delta").load(settings.table_uri("bronze", "quarantine"))
-    assert quarantine.count() == 1
-    assert ingest_landing(spark, settings).files_ingested == 0

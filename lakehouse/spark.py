@@ -141,6 +141,12 @@ def session_conf(
             f"-Dderby.system.home={state_dir(settings)}"
         ),
         "spark.sql.warehouse.dir": warehouse_dir or default_warehouse_dir(settings),
+        # dbt runs several models (and their tests) at once on this one session. Under FIFO
+        # the first job holds every task slot until it ends and a small node's query waits
+        # behind a large one's; FAIR (default pool FAIR too: see write_fair_scheduler) hands
+        # each free slot to the job with the fewest running tasks, so small nodes overlap.
+        "spark.scheduler.mode": "FAIR",
+        "spark.scheduler.allocation.file": fair_scheduler_file(settings).as_uri(),
     }
     conf.update(_catalog_conf(settings))
     conf.update(s3a_conf(settings))
@@ -170,6 +176,7 @@ def get_spark(
         # One machine: bind the driver to loopback instead of whatever the hostname resolves to.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     write_log4j2(settings)
+    write_fair_scheduler(settings)
     builder = SparkSession.builder
     conf = session_conf(settings, app_name=app_name, warehouse_dir=warehouse_dir)
     for key, value in {**conf, **(overrides or {})}.items():
@@ -256,6 +263,34 @@ def write_log4j2(settings: Settings) -> Path:
     path = log4j2_properties(settings)
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
+    return path
+
+
+_FAIR_SCHEDULER = """\
+<?xml version="1.0"?>
+<!-- Written by lakehouse.spark. Jobs without a pool go to "default", whose own mode is FIFO
+     unless declared here: FAIR lets concurrent dbt nodes share the task slots. -->
+<allocations>
+  <pool name="default">
+    <schedulingMode>FAIR</schedulingMode>
+    <weight>1</weight>
+    <minShare>0</minShare>
+  </pool>
+</allocations>
+"""
+
+
+def fair_scheduler_file(settings: Settings) -> Path:
+    """Where Spark's fair-scheduler pools are declared (see :func:`write_fair_scheduler`)."""
+    return log_file(settings).parent / "fairscheduler.xml"
+
+
+def write_fair_scheduler(settings: Settings) -> Path:
+    """Write (idempotently) the fair-scheduler pools file the JVM starts with; its path."""
+    path = fair_scheduler_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or path.read_text() != _FAIR_SCHEDULER:
+        path.write_text(_FAIR_SCHEDULER)
     return path
 
 

@@ -3,10 +3,26 @@
     same key) or superseded (an older row of the same key, when later rows replace earlier
     ones, e.g. an HR sync), else kept. Silver's entity tables are the kept rows. -#}
 {% macro with_dispositions(relation, key, required, later_supersedes=false) -%}
-with base as (
+{%- set keys = key.split(', ') -%}
+{#- A row's disposition depends only on the rows sharing its key, so an incremental run (the
+    model is a Delta merge on record_id) recomputes just the keys of the new bronze batches,
+    with every earlier row of those keys: the same result as a full build, at the cost of
+    the new day (a null key matches null keys, as the window's partitions do). -#}
+with {% if is_incremental() -%}
+touched as (
+    select distinct {{ key }} from {{ relation }}
+    where batch_id > (select coalesce(max(batch_id), -1) from {{ this }})
+),
+scoped as (
+    select r.* from {{ relation }} r
+    left semi join touched t
+      on {% for k in keys %}r.{{ k }} <=> t.{{ k }}{{ ' and ' if not loop.last }}{% endfor %}
+),
+{% endif -%}
+base as (
     select *,
         case {% for col in required %}when {{ col }} is null then '{{ col }}' {% endfor %} end as reject_field
-    from {{ relation }}
+    from {{ 'scoped' if is_incremental() else relation }}
 ),
 ranked as (
     select *, case when reject_field is null then row_number() over (

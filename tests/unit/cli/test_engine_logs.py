@@ -70,6 +70,21 @@ def test_log4j2_config_sends_everything_to_the_file(tmp_path) -> None:
     assert "rootLogger.appenderRef.console.ref = console" in verbose
 
 
+def test_concurrent_dbt_nodes_share_the_slots_fairly(tmp_path) -> None:
+    """FAIR between jobs needs the default pool declared FAIR too (Spark's own default pool
+    is FIFO inside): the session points at a pools file that says so."""
+    from xml.etree import ElementTree
+
+    settings = _settings(tmp_path)
+    conf = engine.session_conf(settings, app_name="x")
+    assert conf["spark.scheduler.mode"] == "FAIR"
+    path = engine.write_fair_scheduler(settings)
+    assert conf["spark.scheduler.allocation.file"] == path.as_uri()
+    pool = ElementTree.parse(path).getroot().find("pool[@name='default']")
+    assert pool is not None and pool.findtext("schedulingMode") == "FAIR"
+    assert engine.write_fair_scheduler(settings).read_text() == path.read_text()
+
+
 def test_a_child_started_inside_the_redirect_writes_to_the_log(tmp_path, capfd) -> None:
     log = tmp_path / "engine.log"
     with engine._jvm_output_to(log):

@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -52,30 +52,50 @@ def read_source(spark: SparkSession, source_root: Path, zone: str, table: str) -
     return spark.read.format("delta").load(str(source_root / zone / table))
 
 
-def copies(features: DataFrame, factor: Column) -> DataFrame:
-    """``(lrn, _copy)``: the copies of each declaration kept for its ``factor``."""
+def _uniform(*columns: Column | str) -> Column:
+    """A uniform [0, 1) number fixed by the columns (a rebuild draws the same)."""
+    draw = F.abs(F.xxhash64(F.lit(SEED), *columns)) % F.lit(_UNIFORM_BITS)
+    return draw.cast("double") / F.lit(float(_UNIFORM_BITS))
+
+
+def copies(features: DataFrame, factor: Column, spread: Sequence[date] = ()) -> DataFrame:
+    """``(lrn, _copy, _shift)``: the copies of each declaration kept for its ``factor``, and
+    how many days each copy's dates move (0, or onto one of the ``spread`` days)."""
     whole = F.floor(factor)
-    draw = F.abs(F.xxhash64(F.lit(SEED), F.col("lrn"), F.col("_copy"))) % F.lit(_UNIFORM_BITS)
-    uniform = draw.cast("double") / F.lit(float(_UNIFORM_BITS))
-    return (
-        features.select("lrn", factor.alias("_factor"))
+    kept = (
+        features.select("lrn", "issue_date", factor.alias("_factor"))
         .withColumn("_copy", F.explode(F.sequence(F.lit(0), F.ceil("_factor").cast("int") - 1)))
-        .where((F.col("_copy") < whole.cast("int")) | (uniform < F.col("_factor") - whole))
-        .select("lrn", "_copy")
+        .where(
+            (F.col("_copy") < whole.cast("int"))
+            | (_uniform("lrn", "_copy") < F.col("_factor") - whole)
+        )
     )
+    shift = F.lit(0)
+    if spread:
+        pick = F.floor(_uniform("lrn", "_copy", F.lit("day")) * len(spread)).cast("int")
+        day = F.element_at(F.array(*[F.lit(d) for d in spread]), pick + 1)
+        shift = F.datediff(day, F.col("issue_date"))
+    return kept.select("lrn", "_copy", shift.alias("_shift"))
 
 
 def amplified(table: DataFrame, kept: DataFrame) -> DataFrame:
-    """The rows of ``table`` for every kept copy of their declaration, ids made unique."""
+    """The rows of ``table`` for every kept copy of their declaration, ids made unique and
+    issue dates moved by the copy's shift."""
     joined = table.join(kept, "lrn")
-    renamed = {
+    fixed = {
         c: F.when(F.col("_copy") == 0, F.col(c))
         .otherwise(F.concat(F.col(c), F.lit("-"), F.col("_copy").cast("string")))
         .alias(c)
         for c in table.columns
         if c in ID_COLUMNS
     }
-    return joined.select(*[renamed.get(c, F.col(c)) for c in table.columns])
+    if "issue_date" in table.columns:
+        fixed["issue_date"] = F.date_add("issue_date", F.col("_shift")).alias("issue_date")
+    if "issue_datetime" in table.columns:
+        fixed["issue_datetime"] = F.expr("timestampadd(DAY, _shift, issue_datetime)").alias(
+            "issue_datetime"
+        )
+    return joined.select(*[fixed.get(c, F.col(c)) for c in table.columns])
 
 
 def day_factors(features: DataFrame, targets: Mapping[date, int]) -> dict[str, float]:
@@ -98,12 +118,20 @@ def build(
     source_root: Path,
     target_root: Path,
     factors: Mapping[str, float],
+    spread: Sequence[date] = (),
 ) -> dict:
     """Write the amplified inputs of ``factors``'s days (ISO date -> factor) into the target lake
-    (tables registered in its catalog); returns the manifest. Skipped when it already holds them."""
+    (tables registered in its catalog); returns the manifest. Skipped when it already holds them.
+
+    ``spread``: move each copy to one of these days, drawn evenly (a source of one simulated
+    day then fills every window); empty keeps the source's dates."""
     from lakehouse.catalog import register_table
 
-    spec = {"source": str(source_root.resolve()), "factors": dict(sorted(factors.items()))}
+    spec = {
+        "source": str(source_root.resolve()),
+        "factors": dict(sorted(factors.items())),
+        "spread": [d.isoformat() for d in spread],
+    }
     manifest_path = target_root / MANIFEST
     if manifest_path.exists():
         done = json.loads(manifest_path.read_text())
@@ -115,7 +143,7 @@ def build(
         factor = F.when(F.col("issue_date") == F.lit(day).cast("date"), F.lit(value)).otherwise(
             factor
         )
-    kept = copies(features.where(factor > 0), factor).cache()
+    kept = copies(features.where(factor > 0), factor, spread).cache()
     rows = {}
     for zone, name in source_tables():
         source = read_source(spark, source_root, zone, name)
@@ -154,7 +182,12 @@ def describe(manifest: dict) -> str:
     factors = manifest["factors"].values()
     low, high = min(factors), max(factors)
     span = f"{low:.2f}" if math.isclose(low, high) else f"{low:.2f}-{high:.2f}"
+    dates = (
+        f"issue dates spread evenly over {manifest['spread'][0]}..{manifest['spread'][-1]}"
+        if manifest.get("spread")
+        else "issue dates kept"
+    )
     return (
         f"AMPLIFIED rows: every declaration of {manifest['source']} copied x{span} with fresh "
-        "ids (features, items, tax lines, labels and dates kept; benchmarks/amplify.py)"
+        f"ids (features, items, tax lines and labels kept, {dates}; benchmarks/amplify.py)"
     )

@@ -9,9 +9,12 @@ kept, so the windows and the feature/label distribution are the source's). Build
 1,000,000-declaration history through dbt is out of reach on two cores; the training's own cost
 is what this measures. The output says so in its ``rows`` field.
 
-    python benchmarks/history.py --lake /tmp/hist --days 6 --per-day 1000        # once
-    python benchmarks/bench_train.py --source /tmp/hist --declarations 1000000 \\
-        --train-from 2026-11-01 --train-to 2026-11-03 --valid-to 2026-11-04 --test-to 2026-11-06
+    python benchmarks/history.py --lake /tmp/hist --days 1 --per-day 100000      # once
+    python benchmarks/bench_train.py --source /tmp/hist --declarations 1000000 --spread \\
+        --train-from 2026-11-01 --train-to 2026-11-04 --valid-to 2026-11-05 --test-to 2026-11-06
+
+(``--spread`` moves each copy onto one of the window days; with a history of several days,
+leave it out and the source's dates cut the windows.)
 
 Prints the declarations trained on, wall seconds, CPU-seconds of the process tree (the JVM
 included: on a shared machine they move far less with the load than wall time), the seconds of
@@ -53,6 +56,12 @@ def parse_args() -> argparse.Namespace:
         parser.add_argument(flag, type=date.fromisoformat, required=True)
     parser.add_argument("--classifier", default=None, help="only this classifier")
     parser.add_argument(
+        "--spread",
+        action="store_true",
+        help="spread the copies evenly over the window days (a source of fewer days than the "
+        "windows, e.g. one simulated day of 100,000 declarations)",
+    )
+    parser.add_argument(
         "--fresh-registry",
         action="store_true",
         help="drop the benchmark lake's MLflow store first (a first training, no champion)",
@@ -81,11 +90,17 @@ def main() -> None:
         spark = get_spark(settings, app_name="bench-train")
         source = amplify.read_source(spark, args.source, "gold", "ml_declaration_features")
         days = window_days(args)
-        total = source.where(source.issue_date.isin(days)).count()
+        by_day = {r[0]: r[1] for r in source.groupBy("issue_date").count().collect()}
+        taken = by_day if args.spread else {d: by_day.get(d, 0) for d in days}
+        total = sum(taken.values())
         factor = amplify.factor_for(total, args.declarations)
         started = time.monotonic()
         manifest = amplify.build(
-            spark, args.source, args.bench_lake, {d.isoformat(): factor for d in days}
+            spark,
+            args.source,
+            args.bench_lake,
+            {d.isoformat(): factor for d, n in taken.items() if n},
+            spread=days if args.spread else (),
         )
         amplify_seconds = time.monotonic() - started
         if args.fresh_registry:

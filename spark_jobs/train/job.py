@@ -218,11 +218,13 @@ def _test_frame(spark: SparkSession, trained: Any, test: DataFrame, truth: Path 
 
 
 def _train_sample(trained: Any, train: DataFrame) -> pd.DataFrame:
-    rows = trained.risk.transform(train).select(*feature_columns(), "risk")
-    n = rows.count()
+    """Up to ``PSI_SAMPLE_ROWS`` training declarations with their features and risk, the
+    reference of the drift measures. Sampled before the models run on them: scoring the whole
+    window (and counting it first) cost two passes of the feature pipeline over it."""
+    n = trained.counts.get("train") or train.count()
     if n > PSI_SAMPLE_ROWS:
-        rows = rows.sample(fraction=PSI_SAMPLE_ROWS / n, seed=1)
-    return rows.toPandas()
+        train = train.sample(fraction=PSI_SAMPLE_ROWS / n, seed=1)
+    return trained.risk.transform(train).select(*feature_columns(), "risk").toPandas()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

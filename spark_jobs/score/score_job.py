@@ -9,7 +9,6 @@ the outcomes of declarations chosen at random.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -62,16 +61,19 @@ def control_draw(day: date, seed: int) -> F.Column:
 
 
 def rank_and_mark(scored: DataFrame, day: date, options: ScoreOptions) -> DataFrame:
-    """Ranks, capacity flag and control sample over one day's scored declarations (no I/O)."""
-    n = scored.count()
-    capacity_rows = math.ceil(options.capacity * n)
+    """Ranks, capacity flag and control sample over one day's scored declarations (no I/O).
+
+    Lazy: the day's size comes from a window over the whole day rather than a ``count()``,
+    which would run the whole scoring pipeline once more just to size the capacity."""
+    day_size = F.count(F.lit(1)).over(Window.partitionBy())
+    capacity_rows = F.ceil(F.lit(float(options.capacity)) * day_size)
     by_risk = Window.orderBy(F.desc("risk"), F.asc("lrn"))
     by_revenue = Window.orderBy(F.desc("expected_revenue"), F.asc("lrn"))
     control = control_draw(day, options.control_seed) < F.lit(options.control_rate)
     return (
         scored.withColumn("risk_rank", F.row_number().over(by_risk))
         .withColumn("revenue_rank", F.row_number().over(by_revenue))
-        .withColumn("in_capacity", F.col("risk_rank") <= F.lit(capacity_rows))
+        .withColumn("in_capacity", F.col("risk_rank") <= capacity_rows)
         .withColumn("control_sample", control)
         .withColumn("selected", F.col("in_capacity") | F.col("control_sample"))
         .withColumn("capacity", F.lit(options.capacity))

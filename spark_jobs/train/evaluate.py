@@ -101,25 +101,33 @@ def fairness(test: pd.DataFrame, risk: np.ndarray) -> dict:
     """Per origin, office and trader type: how often the top 5 % picks them, and how often the
     picks are right (on inspections, and on the truth when known)."""
     chosen = metrics.top_mask(risk, 0.05)
-    frame = test.assign(_chosen=chosen)
     out: dict[str, list[dict]] = {}
     for name, column in GROUPS.items():
+        # One group-by per column (not a filter per group: a large window has many groups).
+        keys = test[column].fillna("?").astype(str)
+        size = keys.value_counts().head(MAX_GROUPS)
+        rate = pd.Series(chosen).groupby(keys.to_numpy()).mean()
+        picked = test.loc[chosen].assign(_key=keys[chosen].to_numpy()).groupby("_key")
         rows = []
-        counts = frame[column].fillna("?").value_counts().head(MAX_GROUPS)
-        for value in counts.index:
-            group = frame[frame[column].fillna("?") == value]
-            picked = group[group["_chosen"]]
+        for value, n in size.items():
             row = {
                 "group": str(value),
-                "n": len(group),
-                "selection_rate": float(group["_chosen"].mean()),
-                "precision_inspected": _mean(picked["label"].dropna()),
+                "n": int(n),
+                "selection_rate": float(rate[value]),
+                "precision_inspected": _group_mean(picked, "label", value),
             }
-            if "is_fraud" in group:
-                row["precision_truth"] = _mean(picked["is_fraud"].dropna())
+            if "is_fraud" in test:
+                row["precision_truth"] = _group_mean(picked, "is_fraud", value)
             rows.append(row)
         out[name] = rows
     return out
+
+
+def _group_mean(groups: Any, column: str, key: str) -> float | None:
+    """Mean of the non-null values of ``column`` in one group; None when it has none."""
+    if key not in groups.groups:
+        return None
+    return _mean(groups.get_group(key)[column].dropna())
 
 
 def _mean(values: pd.Series) -> float | None:

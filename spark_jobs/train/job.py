@@ -8,9 +8,11 @@ under ``spark-submit``; ``lakehouse train`` is the same with the shared options.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -61,6 +63,7 @@ class TrainResult:
     headline: dict[str, Any]
     report: str
     counts: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
 
     def text(self) -> str:
         """Human summary."""
@@ -92,39 +95,49 @@ def run_training(
     progress: Callable[[str], None] = lambda _: None,
 ) -> TrainResult:
     """The whole training run (see the module docstring)."""
+    watch = Stopwatch()
     spark.sparkContext.setCheckpointDir(str(report_root / "_checkpoints"))
-    frame = load_declarations(spark, settings).cache()
-    progress(f"{frame.count():,} declarations in the lake")
-    trained, test = train_models(frame, windows, only=only)
+    with watch("load"):
+        frame = load_declarations(spark, settings).cache()
+        progress(f"{frame.count():,} declarations in the lake")
+    with watch("fit"):
+        trained, test = train_models(frame, windows, only=only)
     progress(f"chose {trained.chosen} (validation PR AUC {trained.validation_pr_auc})")
     truth = truth or simulator_truth_path(settings)
-    test_rows = _test_frame(spark, trained, test, truth)
+    with watch("score_test"):
+        test_rows = _test_frame(spark, trained, test, truth)
     champ = tracking.champion(settings)
     if champ is not None:
-        old_risk, _ = tracking.load_pair(settings, champ)
-        champ_scores = old_risk.transform(test).select("lrn", F.col("risk").alias("champion_risk"))
-        test_rows = test_rows.merge(champ_scores.toPandas(), on="lrn", how="left")
-    train_sample = _train_sample(trained, windows.split(frame)[0])
-    data = evaluate(test_rows, train_sample, feature_columns())
+        with watch("champion"):
+            old_risk, _ = tracking.load_pair(settings, champ)
+            champ_scores = old_risk.transform(test).select(
+                "lrn", F.col("risk").alias("champion_risk")
+            )
+            test_rows = test_rows.merge(champ_scores.toPandas(), on="lrn", how="left")
+    with watch("evaluate"):
+        train_sample = _train_sample(trained, windows.split(frame)[0])
+        data = evaluate(test_rows, train_sample, feature_columns())
     data["validation_pr_auc"] = trained.validation_pr_auc
     data["classifier"] = trained.chosen
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     folder = report_root / f"train-{stamp}"
-    page, _ = write_report(data, folder, f"Risk and revenue models, test {windows.test_to}")
+    with watch("report"):
+        page, _ = write_report(data, folder, f"Risk and revenue models, test {windows.test_to}")
     progress(f"evaluation report {page}")
     measured = data["populations"][PROMOTION_POPULATION]["rankings"]
     challenger = _at5(measured["risk_model"])
-    pair = tracking.log_training(
-        settings,
-        params={**windows.as_params(), "classifier": trained.chosen, **_count_params(trained)},
-        metrics=_metrics(data, challenger),
-        risk=trained.risk,
-        revenue=trained.revenue,
-        report_dir=folder,
-    )
-    promoted, why = _decide(champ, challenger, measured)
-    if promoted:
-        tracking.promote(settings, pair, why)
+    with watch("mlflow"):
+        pair = tracking.log_training(
+            settings,
+            params={**windows.as_params(), "classifier": trained.chosen, **_count_params(trained)},
+            metrics=_metrics(data, challenger),
+            risk=trained.risk,
+            revenue=trained.revenue,
+            report_dir=folder,
+        )
+        promoted, why = _decide(champ, challenger, measured)
+        if promoted:
+            tracking.promote(settings, pair, why)
     frame.unpersist()
     return TrainResult(
         pair.risk_version,
@@ -136,7 +149,26 @@ def run_training(
         data["headline"],
         str(page),
         trained.counts,
+        watch.seconds,
     )
+
+
+class Stopwatch:
+    """Wall seconds per stage of a run (the benchmark's breakdown of where the time goes)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        """Time the block and add it to ``stage``."""
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            spent = time.monotonic() - started
+            self.seconds[stage] = round(self.seconds.get(stage, 0.0) + spent, 1)
+            log.info("%s: %.1f s", stage, spent)
 
 
 def _decide(champ: tracking.ModelPair | None, challenger: dict, measured: dict) -> tuple[bool, str]:
@@ -186,11 +218,13 @@ def _test_frame(spark: SparkSession, trained: Any, test: DataFrame, truth: Path 
 
 
 def _train_sample(trained: Any, train: DataFrame) -> pd.DataFrame:
-    rows = trained.risk.transform(train).select(*feature_columns(), "risk")
-    n = rows.count()
+    """Up to ``PSI_SAMPLE_ROWS`` training declarations with their features and risk, the
+    reference of the drift measures. Sampled before the models run on them: scoring the whole
+    window (and counting it first) cost two passes of the feature pipeline over it."""
+    n = trained.counts.get("train") or train.count()
     if n > PSI_SAMPLE_ROWS:
-        rows = rows.sample(fraction=PSI_SAMPLE_ROWS / n, seed=1)
-    return rows.toPandas()
+        train = train.sample(fraction=PSI_SAMPLE_ROWS / n, seed=1)
+    return trained.risk.transform(train).select(*feature_columns(), "risk").toPandas()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

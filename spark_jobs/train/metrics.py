@@ -57,16 +57,16 @@ def pr_auc(scores: np.ndarray, labels: np.ndarray) -> float | None:
 
 
 def _average_ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks, tied values sharing the average of their ranks (vectorised: a test
+    window of a million declarations is ranked in well under a second)."""
     order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts_group = np.r_[True, ordered[1:] != ordered[:-1]] if len(values) else np.array([], bool)
+    group = np.cumsum(starts_group) - 1
+    first = np.flatnonzero(starts_group)
+    last = np.r_[first[1:], len(values)] - 1
     ranks = np.empty(len(values), dtype=float)
-    sorted_values = values[order]
-    i = 0
-    while i < len(values):
-        j = i
-        while j + 1 < len(values) and sorted_values[j + 1] == sorted_values[i]:
-            j += 1
-        ranks[order[i : j + 1]] = (i + j) / 2 + 1
-        i = j + 1
+    ranks[order] = ((first + last) / 2 + 1)[group]
     return ranks
 
 
@@ -106,14 +106,27 @@ def bootstrap(
     resamples: int = 200,
     seed: int = 0,
 ) -> dict:
-    """Spread of precision and revenue at ``share`` over resamples of the window."""
+    """Spread of precision and revenue at ``share`` over resamples of the window.
+
+    A resample is held as how many times each row was drawn, so the window is sorted once
+    and each resample costs one pass (a sort per resample made the 200 resamples of a large
+    test window the slowest step of the evaluation). The top ``share`` of a resample is taken
+    in that one order: equal scores are broken by the rows' order in the window, as in
+    :func:`top_mask`.
+    """
+    n = len(scores)
     rng = np.random.default_rng(seed)
+    order = np.argsort(-scores, kind="stable")
+    labels, amounts = labels[order], amounts[order]
+    k = int(np.ceil(share * n))
     precision, revenue = [], []
     for _ in range(resamples):
-        pick = rng.integers(0, len(scores), len(scores))
-        point = at_share(scores[pick], labels[pick], amounts[pick], share)
-        precision.append(point["precision"])
-        revenue.append(point["revenue"])
+        drawn = np.bincount(rng.integers(0, n, n), minlength=n)[order]
+        before = np.cumsum(drawn) - drawn
+        taken = np.clip(k - before, 0, drawn)
+        total = drawn @ amounts
+        precision.append(float(taken @ labels) / k if k else 0.0)
+        revenue.append(float(taken @ amounts) / total if total > 0 else 0.0)
     return {
         name: _spread(np.array(v)) for name, v in (("precision", precision), ("revenue", revenue))
     }

@@ -4,10 +4,12 @@ How a table is checked, and why this way:
 
 1. Read one Delta version (recorded in the results), and only the new batch of an incremental
    table (the newest batch id, or the batches received on ``--date``).
-2. pandera checks the table's shape: every column of the model present, with its type.
+2. pandera checks the table's shape: every column of the model present, with its type (no
+   Spark job: nullability and keys are left to step 3).
 3. The data checks the model declares (pandera ``Field`` checks, nullability, ``Config.unique``)
    and the contract's rules are compiled into Spark predicates and counted in one aggregation
-   pass, plus one grouping per key. Why not pandera's own data validation: its pyspark backend
+   pass, plus one grouping per key (by the key's hash; exactly, by the key, only where a hash
+   repeats). Why not pandera's own data validation: its pyspark backend
    runs one Spark action per check and says only pass or fail (STACK_NOTES 4.2, 4.3); run that
    way, 599 checks at 100,000 declarations took 1,084 s. The compiled checks give the same
    per-check counts as pandera's own validation (``test_compiled_checks_count_what_pandera_

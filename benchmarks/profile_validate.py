@@ -59,13 +59,21 @@ def load_variant(path: Path | None):
     import importlib.util
 
     import governance.dq.validate as current
+    from lakehouse.errors import ERRORS
 
     if path is None:
         return current
     spec = importlib.util.spec_from_file_location("baseline_validate", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    registered = dict(ERRORS)  # the other version defines its error classes again
+    ERRORS.clear()
+    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        ERRORS.clear()
+        ERRORS.update(registered)
     return module
 
 

@@ -321,7 +321,7 @@ def _flagged_rows(
     for spec in (s for s in failed if s.is_key):
         dupes = repeated[spec.name]
         assert dupes is not None  # a key that failed has repeated values
-        rows = df.join(F.broadcast(dupes.drop("count")), list(spec.key), "left_semi")
+        rows = df.join(dupes.drop("count"), list(spec.key), "left_semi")
         frames.append(tagged(rows, F.lit(spec.name), F.lit(spec.column)))
     if not frames:
         return None

@@ -4,10 +4,12 @@ How a table is checked, and why this way:
 
 1. Read one Delta version (recorded in the results), and only the new batch of an incremental
    table (the newest batch id, or the batches received on ``--date``).
-2. pandera checks the table's shape: every column of the model present, with its type.
+2. pandera checks the table's shape: every column of the model present, with its type (no
+   Spark job: nullability and keys are left to step 3).
 3. The data checks the model declares (pandera ``Field`` checks, nullability, ``Config.unique``)
    and the contract's rules are compiled into Spark predicates and counted in one aggregation
-   pass, plus one grouping per key. Why not pandera's own data validation: its pyspark backend
+   pass, plus one grouping per key (by the key's hash; exactly, by the key, only where a hash
+   repeats). Why not pandera's own data validation: its pyspark backend
    runs one Spark action per check and says only pass or fail (STACK_NOTES 4.2, 4.3); run that
    way, 599 checks at 100,000 declarations took 1,084 s. The compiled checks give the same
    per-check counts as pandera's own validation (``test_compiled_checks_count_what_pandera_
@@ -36,6 +38,7 @@ from lakehouse.errors import LakehouseError
 from lakehouse.settings import Settings
 
 if TYPE_CHECKING:
+    import pandera.pyspark as pa
     from pyspark.sql import Column, DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
@@ -110,15 +113,18 @@ def check_table(
 ) -> tuple[list[CheckResult], dict, DataFrame | None]:
     """Every check of ``contract`` on ``df``: results, pandera's errors, failing rows.
 
-    Spark actions per table: one aggregation for every row-level check, one grouping per key,
-    and, only when something failed, one pass that flags the failing rows (copied for silver
-    and gold) and picks a few examples per check from them.
+    Spark actions per table: one aggregation for every row-level check, one grouping of key
+    hashes per key (a second, exact one only when some hash repeats), and, only when
+    something failed, one pass that flags the failing rows (copied for silver and gold) and
+    one that picks a few examples per check from them.
     """
     errors = pandera_schema_errors(df, contract)
     present = set(df.columns)
     specs = [s for s in contract.checks() if _columns_of(s) <= present]
-    total, failed_counts = count_failures(df, specs)
-    flagged = _flagged_rows(df, contract, [s for s in specs if failed_counts[s.name]])
+    repeated = {s.name: repeated_keys(df, s.key) for s in specs if s.is_key}
+    total, failed_counts = count_failures(df, specs, repeated)
+    failed = [s for s in specs if failed_counts[s.name]]
+    flagged = _flagged_rows(df, contract, failed, repeated)
     if flagged is not None and contract.copies_failed_rows:
         flagged = flagged.localCheckpoint()  # examples and the copy read the same rows
     examples = _examples(flagged) if flagged is not None else {}
@@ -151,8 +157,21 @@ def pandera_schema_errors(df: DataFrame, contract: Contract) -> dict:
     from pandera.config import ValidationDepth, config_context
 
     with config_context(validation_depth=ValidationDepth.SCHEMA_ONLY):
-        out = contract.schema().validate(check_obj=df.limit(0))
+        out = shape_schema(contract).validate(check_obj=df.limit(0))
     return dict(out.pandera.errors or {})
+
+
+def shape_schema(contract: Contract) -> pa.DataFrameSchema:
+    """The contract's pandera schema with only what the shape check needs: columns and types.
+
+    Why: pandera's schema-level pass still runs one Spark job per non-nullable column (on
+    ``limit(0)`` too: planned, compiled and scheduled like any other), hundreds a night, to
+    answer what :func:`count_failures` counts anyway.
+    """
+    schema = contract.model.to_schema()
+    shape = schema.update_columns({name: {"nullable": True} for name in schema.columns})
+    shape.unique = None
+    return shape
 
 
 def _schema_results(
@@ -204,11 +223,14 @@ def _fails(spec: CheckSpec) -> Column:
     return ~F.coalesce(spec.predicate(), F.lit(True))
 
 
-def count_failures(df: DataFrame, specs: list[CheckSpec]) -> tuple[int, dict[str, int]]:
+def count_failures(
+    df: DataFrame, specs: list[CheckSpec], repeated: dict[str, DataFrame | None] | None = None
+) -> tuple[int, dict[str, int]]:
     """Rows in ``df`` and, per check, the rows failing it.
 
     Row-level checks are counted in one aggregation (Spark reads only the columns they use);
-    a key counts the rows whose key value occurs more than once (one grouping per key).
+    a key counts the rows whose key value occurs more than once (``repeated``: the keys'
+    :func:`repeated_keys`, computed here when not given).
     """
     from pyspark.sql import functions as F
 
@@ -219,16 +241,61 @@ def count_failures(df: DataFrame, specs: list[CheckSpec]) -> tuple[int, dict[str
     counts = df.agg(*aggs).collect()[0]  # an aggregate without grouping: exactly one row
     failed = {s.name: int(counts[f"_c{i}"] or 0) for i, s in enumerate(rows_specs)}
     for spec in (s for s in specs if s.is_key):
-        dupes = df.groupBy(*spec.key).count().filter("count > 1")
-        failed[spec.name] = int(dupes.agg(F.sum("count")).collect()[0][0] or 0)
+        dupes = repeated[spec.name] if repeated is not None else repeated_keys(df, spec.key)
+        failed[spec.name] = _rows_in(dupes)
     return int(counts["_n"]), failed
 
 
-def _flagged_rows(df: DataFrame, contract: Contract, failed: list[CheckSpec]) -> DataFrame | None:
+# Above this many repeated key hashes, the exact grouping reads the whole table again.
+MAX_CANDIDATE_HASHES = 100_000
+
+
+def repeated_keys(df: DataFrame, key: tuple[str, ...]) -> DataFrame | None:
+    """The key values occurring more than once, with their row counts; None when none do.
+
+    Why hashes first: grouping every row by a 64-bit hash of its key shuffles eight bytes a
+    row instead of the key (64-character record ids), and on a sound table no hash repeats,
+    so that one grouping is the whole check. Rows whose hash repeats (true duplicates, or a
+    rare hash collision) are then grouped by the key itself, so the result is exact.
+    """
+    from pyspark.sql import functions as F
+
+    hashed = F.xxhash64(*[F.col(f"`{c}`") for c in key])
+    candidates = [
+        row[0]
+        for row in df.groupBy(hashed.alias("_h"))
+        .count()
+        .filter("count > 1")
+        .select("_h")
+        .limit(MAX_CANDIDATE_HASHES + 1)
+        .collect()
+    ]
+    if not candidates:
+        return None
+    rows = df.filter(hashed.isin(candidates)) if len(candidates) <= MAX_CANDIDATE_HASHES else df
+    # Kept: the count and the failing-row copy both read it (and it is small).
+    return rows.groupBy(*key).count().filter("count > 1").localCheckpoint()
+
+
+def _rows_in(dupes: DataFrame | None) -> int:
+    """Rows that carry a repeated key value (the sum of the repeated values' counts)."""
+    from pyspark.sql import functions as F
+
+    if dupes is None:
+        return 0
+    return int(dupes.agg(F.sum("count")).collect()[0][0] or 0)
+
+
+def _flagged_rows(
+    df: DataFrame,
+    contract: Contract,
+    failed: list[CheckSpec],
+    repeated: dict[str, DataFrame | None],
+) -> DataFrame | None:
     """Each failing row once per check it fails: table, check, column and the row as JSON.
 
     One pass for all row-level checks (an array of the checks a row fails, exploded), plus a
-    semi join per failed key; ``None`` when nothing failed.
+    semi join per failed key with its repeated values; ``None`` when nothing failed.
     """
     from pyspark.sql import functions as F
 
@@ -252,8 +319,9 @@ def _flagged_rows(df: DataFrame, contract: Contract, failed: list[CheckSpec]) ->
         marked = df.select("*", F.explode(F.filter(marks, lambda m: m.isNotNull())).alias("_dq"))
         frames.append(tagged(marked, F.col("_dq.c"), F.col("_dq.k")))
     for spec in (s for s in failed if s.is_key):
-        dupes = df.groupBy(*spec.key).count().filter("count > 1").drop("count")
-        rows = df.join(dupes, list(spec.key), "left_semi")
+        dupes = repeated[spec.name]
+        assert dupes is not None  # a key that failed has repeated values
+        rows = df.join(dupes.drop("count"), list(spec.key), "left_semi")
         frames.append(tagged(rows, F.lit(spec.name), F.lit(spec.column)))
     if not frames:
         return None

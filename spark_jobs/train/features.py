@@ -453,6 +453,7 @@ class PlattCalibration(Transformer, DefaultParamsReadable, DefaultParamsWritable
     @keyword_only
     def __init__(self, *, slope: float = 1.0, intercept: float = 0.0) -> None:
         super().__init__()
+        self._setDefault(slope=1.0, intercept=0.0)
         self._set(**self._input_kwargs)
 
     def _transform(self, dataset: DataFrame) -> DataFrame:

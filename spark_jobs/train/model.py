@@ -230,7 +230,7 @@ def _validation_score(classifier: Any, valid_rows: DataFrame) -> dict[str, float
     and the promotion rule look at the same thing."""
     rows = (
         classifier.transform(valid_rows)
-        .select(vector_to_array("probability")[1].alias("p"), "label")
+        .select(vector_to_array(F.col("probability"))[1].alias("p"), "label")
         .toPandas()
     )
     scores, labels = rows["p"].to_numpy(float), rows["label"].to_numpy(float)
@@ -246,7 +246,13 @@ def _fit_platt(valid_scored: DataFrame) -> PlattCalibration:
         valid_scored.withColumn("raw_logit", raw_logit())
     )
     fitted = LogisticRegression(
-        featuresCol="logit_vector", labelCol="label", regParam=0.0, standardization=False
+        featuresCol="logit_vector",
+        labelCol="label",
+        predictionCol="platt_prediction",  # the classifier's own output columns are present
+        rawPredictionCol="platt_raw",
+        probabilityCol="platt_probability",
+        regParam=0.0,
+        standardization=False,
     ).fit(frame)
     slope, intercept = float(fitted.coefficients[0]), float(fitted.intercept)
     if slope <= 0:

@@ -158,8 +158,8 @@ def _training_rows(features: PipelineModel, train: DataFrame) -> DataFrame:
     """The labelled training declarations as the classifier learns them: unit-value norms as
     fitted, profiles out of fold (``features.out_of_fold``), then the feature vector."""
     norms, _profiles, assembler = features.stages
-    labelled = norms.transform(train.where(F.col("label").isNotNull()))
-    return assembler.transform(out_of_fold(train, labelled))
+    normed = norms.transform(train)  # the profiles' keys include the primary item's
+    return assembler.transform(out_of_fold(normed, normed.where(F.col("label").isNotNull())))
 
 
 def _weighted(frame: DataFrame) -> DataFrame:

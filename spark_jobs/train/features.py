@@ -59,12 +59,21 @@ NUMERIC_BASE = (
     "rate_gap",
     "pref_gap",
 )
-NUMERIC_FITTED = ("uv_kg_dev", "uv_unit_dev", "uv_ratio", "origin_share")
+NUMERIC_FITTED = ("uv_kg_dev", "uv_unit_dev", "uv_dev", "uv_log_ratio", "origin_share")
+# Robust z-scores beyond this carry no more information, and unbounded ones (a unit value of
+# a cent) swamp a linear model: clipped.
+Z_CLIP = 20.0
+# Out-of-fold target encoding of the classifier's own training rows (see ``out_of_fold``).
+FOLDS = 5
 
 
 def feature_columns() -> list[str]:
-    """Every numeric input of the models, in the assembler's order."""
-    profiled = [f"{kind}_{key}" for key in PROFILE_KEYS for kind in ("te", "cnt", "pay")]
+    """Every numeric input of the models, in the assembler's order.
+
+    ``lab_<key>`` (log of the key's labelled count) sits beside ``te_<key>`` so a model can
+    tell a rate learnt from 200 inspections from one that is mostly the prior.
+    """
+    profiled = [f"{kind}_{key}" for key in PROFILE_KEYS for kind in ("te", "lab", "cnt", "pay")]
     return [*NUMERIC_BASE, *NUMERIC_FITTED, *profiled, "new_importer"]
 
 
@@ -269,11 +278,17 @@ class UnitValueNormModel(Model, _JsonTable, DefaultParamsReadable, DefaultParams
             F.min_by(F.struct("ratio", "hs6", "origin"), dev).alias("p"),
             F.min("share").alias("origin_share"),
         )
+        kg, unit = F.coalesce("uv_kg_dev", F.lit(0.0)), F.coalesce("uv_unit_dev", F.lit(0.0))
+        ratio = F.coalesce("p.ratio", F.lit(1.0))
         return dataset.join(per_declaration, "lrn", "left").select(
             *dataset.columns,
-            F.coalesce("uv_kg_dev", F.lit(0.0)).alias("uv_kg_dev"),
-            F.coalesce("uv_unit_dev", F.lit(0.0)).alias("uv_unit_dev"),
-            F.coalesce("p.ratio", F.lit(1.0)).alias("uv_ratio"),
+            kg.alias("uv_kg_dev"),
+            unit.alias("uv_unit_dev"),
+            # The rule baseline's own signal as one feature (the item furthest below its norm),
+            # clipped for the linear model; the two above stay whole for the rule and the trees.
+            F.greatest(F.least(kg, unit), F.lit(-Z_CLIP)).alias("uv_dev"),
+            ratio.alias("uv_ratio"),
+            F.log(F.greatest(ratio, F.lit(1e-6))).alias("uv_log_ratio"),
             F.coalesce("origin_share", F.lit(0.0)).alias("origin_share"),
             F.coalesce("p.hs6", F.lit("?")).alias("primary_hs6"),
             F.coalesce("p.origin", F.lit("?")).alias("primary_origin"),
@@ -298,50 +313,84 @@ class TrainingProfiles(Estimator, DefaultParamsReadable, DefaultParamsWritable):
     declarations (target encoding), the number of declarations and the underpayment rate."""
 
     def _fit(self, dataset: DataFrame) -> TrainingProfilesModel:
-        # One pass over the window for every key (a job per key costs a scan each).
-        pairs = F.array(
-            *[
-                F.struct(F.lit(k).alias("col"), F.col(k).cast("string").alias("val"))
-                for k in PROFILE_KEYS
-            ]
+        return TrainingProfilesModel(table=_dump(_profile_table(_profile_counts(dataset))))
+
+
+def _profile_counts(dataset: DataFrame, fold: F.Column | None = None) -> list[Any]:
+    """Per profiled column and key (and fold, when given): hits, labelled rows, rows and
+    underpaid rows. One pass over the window for every key (a job per key costs a scan each)."""
+    pairs = F.array(
+        *[
+            F.struct(F.lit(k).alias("col"), F.col(k).cast("string").alias("val"))
+            for k in PROFILE_KEYS
+        ]
+    )
+    fold = F.lit(0) if fold is None else fold
+    return (
+        dataset.select(F.explode(pairs).alias("kv"), "label", "underpaid", fold.alias("fold"))
+        .groupBy("kv.col", "kv.val", "fold")
+        .agg(
+            F.sum("label").alias("pos"),
+            F.count("label").alias("n_lab"),
+            F.count(F.lit(1)).alias("n"),
+            F.sum("underpaid").alias("unpaid"),
         )
-        rows = (
-            dataset.select(F.explode(pairs).alias("kv"), "label", "underpaid")
-            .groupBy("kv.col", "kv.val")
-            .agg(
-                F.sum("label").alias("pos"),
-                F.count("label").alias("n_lab"),
-                F.count(F.lit(1)).alias("n"),
-                F.sum("underpaid").alias("unpaid"),
-            )
-            .collect()
-        )
-        totals = {k: [0.0, 0, 0, 0.0] for k in ("all",)}
-        table: dict[str, Any] = {"keys": {k: {} for k in PROFILE_KEYS}}
-        for r in rows:
-            if r.col == PROFILE_KEYS[0]:  # every row counted once, through the first key
-                t = totals["all"]
-                t[0] += float(r.pos or 0)
-                t[1] += int(r.n_lab)
-                t[2] += int(r.n)
-                t[3] += float(r.unpaid or 0)
-            if r.val is not None:
-                table["keys"][r.col][r.val] = [
-                    float(r.pos or 0),
-                    int(r.n_lab),
-                    int(r.n),
-                    float(r.unpaid or 0),
-                ]
-        pos, n_lab, n, unpaid = totals["all"]
-        table["prior"] = pos / n_lab if n_lab else 0.0
-        table["pay_prior"] = unpaid / n if n else 0.0
-        return TrainingProfilesModel(table=json.dumps(table, separators=(",", ":")))
+        .collect()
+    )
+
+
+def _profile_table(rows: list[Any]) -> dict[str, Any]:
+    """The fitted table of the counted rows (a key counted in several folds is summed)."""
+    total = [0.0, 0, 0, 0.0]
+    keys: dict[str, dict[str, list]] = {k: {} for k in PROFILE_KEYS}
+    for r in rows:
+        counts = (float(r.pos or 0), int(r.n_lab), int(r.n), float(r.unpaid or 0))
+        if r.col == PROFILE_KEYS[0]:  # every row counted once, through the first key
+            total = [t + c for t, c in zip(total, counts, strict=True)]
+        if r.val is not None:
+            entry = keys[r.col].setdefault(r.val, [0.0, 0, 0, 0.0])
+            keys[r.col][r.val] = [e + c for e, c in zip(entry, counts, strict=True)]
+    pos, n_lab, n, unpaid = total
+    return {
+        "keys": keys,
+        "prior": pos / n_lab if n_lab else 0.0,
+        "pay_prior": unpaid / n if n else 0.0,
+    }
+
+
+def _dump(table: dict[str, Any]) -> str:
+    return json.dumps(table, separators=(",", ":"))
+
+
+def out_of_fold(train: DataFrame, rows: DataFrame, folds: int = FOLDS) -> DataFrame:
+    """``rows`` (a subset of ``train``, before the profiles stage) with every profile feature
+    computed out of fold: each row's statistics come from the training declarations of the
+    other folds only.
+
+    Why: profiled in-sample, a training row's own label sits inside its key's hit rate, so the
+    classifier learns to trust ``te_*`` far more than it deserves on unseen days (a trader with
+    one inspection looks certain); and ``new_importer`` is never 1 in-sample, so it could not
+    be learnt at all. Folds are a hash of the LRN: deterministic, and blind to the label.
+    """
+    fold = F.pmod(F.xxhash64("lrn"), F.lit(folds))
+    counted = _profile_counts(train, fold)
+    parts = []
+    for k in range(folds):
+        table = _profile_table([r for r in counted if r.fold != k])
+        model = TrainingProfilesModel(table=_dump(table))
+        parts.append(model.transform(rows.where(fold == F.lit(k))))
+    out = parts[0]
+    for part in parts[1:]:
+        out = out.unionByName(part)
+    return out
 
 
 class TrainingProfilesModel(Model, _JsonTable, DefaultParamsReadable, DefaultParamsWritable):
-    """Adds ``te_<key>`` (smoothed hit rate), ``n_<key>`` (labelled count), ``cnt_<key>``
-    (log of the training-window volume), ``pay_<key>`` (smoothed underpayment rate) and
-    ``new_importer`` (no declaration in the training window). Unseen keys get the priors."""
+    """Adds ``te_<key>`` (smoothed hit rate), ``hits_<key>`` and ``n_<key>`` (raw hits and
+    labelled count, for the reasons' words), ``lab_<key>`` (log of the labelled count),
+    ``cnt_<key>`` (log of the training-window volume), ``pay_<key>`` (smoothed underpayment
+    rate) and ``new_importer`` (no declaration in the training window). Unseen keys get the
+    priors."""
 
     @keyword_only
     def __init__(self, *, table: str = "{}") -> None:
@@ -356,21 +405,22 @@ class TrainingProfilesModel(Model, _JsonTable, DefaultParamsReadable, DefaultPar
         schema = "k string, pos double, n_lab long, n long, unpaid double"
         for key in PROFILE_KEYS:
             rows = [(k, *v) for k, v in fitted["keys"][key].items()]
-            table = F.broadcast(spark.createDataFrame(rows, schema)).toDF(
-                *[f"_{key}_{c}" for c in ("k", "pos", "n_lab", "n", "unpaid")]
-            )
+            names = [f"_{key}_{c}" for c in ("k", "pos", "n_lab", "n", "unpaid")]
+            table = F.broadcast(spark.createDataFrame(rows, schema)).toDF(*names)
             pos, n_lab = (
                 F.coalesce(f"_{key}_pos", F.lit(0.0)),
-                F.coalesce(f"_{key}_n_lab", F.lit(0)),
+                F.coalesce(f"_{key}_n_lab", F.lit(0)).cast("double"),
             )
             n, unpaid = F.coalesce(f"_{key}_n", F.lit(0)), F.coalesce(f"_{key}_unpaid", F.lit(0.0))
             out = (
                 out.join(table, out[key] == table[f"_{key}_k"], "left")
                 .withColumn(f"te_{key}", (pos + SMOOTHING * prior) / (n_lab + SMOOTHING))
-                .withColumn(f"n_{key}", n_lab.cast("double"))
+                .withColumn(f"hits_{key}", pos)
+                .withColumn(f"n_{key}", n_lab)
+                .withColumn(f"lab_{key}", F.log1p(n_lab))
                 .withColumn(f"cnt_{key}", F.log1p(n.cast("double")))
                 .withColumn(f"pay_{key}", (unpaid + SMOOTHING * pay_prior) / (n + SMOOTHING))
-                .drop(*[f"_{key}_{c}" for c in ("k", "pos", "n_lab", "n", "unpaid")])
+                .drop(*names)
             )
         return out.withColumn(
             "new_importer", F.when(F.col("cnt_importer_id") == 0, 1.0).otherwise(0.0)
@@ -385,3 +435,35 @@ class PositiveProbability(Transformer, DefaultParamsReadable, DefaultParamsWrita
         from pyspark.ml.functions import vector_to_array
 
         return dataset.withColumn("raw_risk", vector_to_array("probability")[1])
+
+
+class PlattCalibration(Transformer, DefaultParamsReadable, DefaultParamsWritable):
+    """``risk`` = sigmoid(slope x logit(``raw_risk``) + intercept), fitted on validation.
+
+    Why Platt scaling rather than isotonic regression: isotonic calibration is a step function,
+    so on a small validation window it flattens the top of the ranking into plateaus (many
+    declarations at exactly 100 %), and inside a plateau the order, hence who falls in the
+    inspection capacity, is arbitrary. A strictly increasing map keeps the classifier's order
+    and still turns class-weighted scores back into probabilities.
+    """
+
+    slope = Param(Params._dummy(), "slope", "slope on logit(raw_risk)", TypeConverters.toFloat)
+    intercept = Param(Params._dummy(), "intercept", "intercept", TypeConverters.toFloat)
+
+    @keyword_only
+    def __init__(self, *, slope: float = 1.0, intercept: float = 0.0) -> None:
+        super().__init__()
+        self._setDefault(slope=1.0, intercept=0.0)
+        self._set(**self._input_kwargs)
+
+    def _transform(self, dataset: DataFrame) -> DataFrame:
+        z = F.lit(self.getOrDefault(self.slope)) * raw_logit() + F.lit(
+            self.getOrDefault(self.intercept)
+        )
+        return dataset.withColumn("risk", F.lit(1.0) / (F.lit(1.0) + F.exp(-z)))
+
+
+def raw_logit() -> F.Column:
+    """logit of ``raw_risk``, clipped away from 0 and 1 (a forest's vote can be exactly 0)."""
+    p = F.least(F.greatest(F.col("raw_risk"), F.lit(1e-6)), F.lit(1 - 1e-6))
+    return F.log(p / (F.lit(1.0) - p))

@@ -102,7 +102,10 @@ def run_training(
         progress(f"{frame.count():,} declarations in the lake")
     with watch("fit"):
         trained, test = train_models(frame, windows, only=only)
-    progress(f"chose {trained.chosen} (validation PR AUC {trained.validation_pr_auc})")
+    progress(
+        f"chose {trained.chosen} (validation precision at 5 % {trained.validation_precision}, "
+        f"PR AUC {trained.validation_pr_auc})"
+    )
     truth = truth or simulator_truth_path(settings)
     with watch("score_test"):
         test_rows = _test_frame(spark, trained, test, truth)
@@ -118,6 +121,7 @@ def run_training(
         train_sample = _train_sample(trained, windows.split(frame)[0])
         data = evaluate(test_rows, train_sample, feature_columns())
     data["validation_pr_auc"] = trained.validation_pr_auc
+    data["validation_precision_at_5"] = trained.validation_precision
     data["classifier"] = trained.chosen
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     folder = report_root / f"train-{stamp}"
@@ -207,6 +211,8 @@ def _metrics(data: dict, challenger: dict) -> dict[str, float]:
                     out[f"{pop}.{name}.{auc}"] = summary[auc]
     for name, value in data["validation_pr_auc"].items():
         out[f"validation.{name}.pr_auc"] = value
+    for name, value in data.get("validation_precision_at_5", {}).items():
+        out[f"validation.{name}.precision_at_5"] = value
     return out
 
 

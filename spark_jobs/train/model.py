@@ -21,24 +21,34 @@ from pyspark.ml.classification import (
     LogisticRegression,
     RandomForestClassifier,
 )
-from pyspark.ml.evaluation import BinaryClassificationEvaluator
 from pyspark.ml.feature import SQLTransformer, VectorAssembler
-from pyspark.ml.regression import GBTRegressor, IsotonicRegression
+from pyspark.ml.functions import vector_to_array
+from pyspark.ml.regression import GBTRegressor
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from lakehouse.errors import UsageError
+from spark_jobs.train import metrics
 from spark_jobs.train.features import (
+    PlattCalibration,
     PositiveProbability,
     TrainingProfiles,
     UnitValueNorm,
     feature_columns,
+    out_of_fold,
+    raw_logit,
 )
 from spark_jobs.train.reasons import ReasonCodes, fit_cut_points, reason_weights
 
 log = logging.getLogger(__name__)
 SEED = 13
 MIN_LABELS = 10
+# The share of declarations officers can inspect: the classifier is chosen on its precision
+# there (on validation), since that is what selection uses, not on the whole curve.
+CAPACITY = 0.05
+# The amount an inspection recovers is bounded by this quantile of (recovered / declared
+# value) among the training window's findings, times the declaration's value.
+AMOUNT_RATIO_QUANTILE = 0.99
 
 
 @dataclass(frozen=True)
@@ -115,6 +125,7 @@ class Trained:
     importances: dict[str, float]
     counts: dict[str, int] = field(default_factory=dict)
     prior: float = 0.0
+    validation_precision: dict[str, float] = field(default_factory=dict)
 
 
 def fit_base(train: DataFrame, *, only: str | None = None) -> tuple[PipelineModel, dict]:
@@ -124,7 +135,7 @@ def fit_base(train: DataFrame, *, only: str | None = None) -> tuple[PipelineMode
     changes them.
     """
     features = feature_pipeline().fit(train)
-    labelled = _weighted(features.transform(train).where(F.col("label").isNotNull()))
+    labelled = _weighted(_training_rows(features, train))
     labelled = labelled.select("features", "label", "weight").cache()
     n, positives = labelled.count(), labelled.where("label = 1").count()
     if n < MIN_LABELS or positives == 0 or positives == n:
@@ -141,6 +152,14 @@ def fit_base(train: DataFrame, *, only: str | None = None) -> tuple[PipelineMode
             fitted[name] = make().fit(labelled)
     labelled.unpersist()
     return features, fitted
+
+
+def _training_rows(features: PipelineModel, train: DataFrame) -> DataFrame:
+    """The labelled training declarations as the classifier learns them: unit-value norms as
+    fitted, profiles out of fold (``features.out_of_fold``), then the feature vector."""
+    norms, _profiles, assembler = features.stages
+    normed = norms.transform(train)  # the profiles' keys include the primary item's
+    return assembler.transform(out_of_fold(normed, normed.where(F.col("label").isNotNull())))
 
 
 def _weighted(frame: DataFrame) -> DataFrame:
@@ -166,19 +185,14 @@ def train_models(
             problem="leaves a validation window without both outcomes among its inspections",
             fix="move --valid-to later (more inspected days)",
         )
-    evaluator = BinaryClassificationEvaluator(
-        labelCol="label", rawPredictionCol="rawPrediction", metricName="areaUnderPR"
-    )
-    scores = {
-        name: float(evaluator.evaluate(m.transform(valid_rows))) for name, m in fitted.items()
-    }
-    chosen = max(scores, key=lambda k: scores[k])
+    scores = {name: _validation_score(m, valid_rows) for name, m in fitted.items()}
+    chosen = max(scores, key=lambda k: (scores[k]["precision"], scores[k]["pr_auc"]))
     classifier = fitted[chosen]
     classifier.setPredictionCol("clf_prediction")
-    log.info("validation PR AUC %s: chose %s", scores, chosen)
-    calibrator = IsotonicRegression(
-        featuresCol="raw_risk", labelCol="label", predictionCol="risk"
-    ).fit(PositiveProbability().transform(classifier.transform(valid_rows)))
+    log.info(
+        "validation precision at %.0f %% / PR AUC %s: chose %s", CAPACITY * 100, scores, chosen
+    )
+    calibrator = _fit_platt(PositiveProbability().transform(classifier.transform(valid_rows)))
     importances = _importances(classifier)
     transformed_train = features.transform(train).cache()
     prior = float(transformed_train.where("label is not null").agg(F.avg("label")).first()[0])
@@ -194,6 +208,8 @@ def train_models(
     risk = PipelineModel(
         stages=[*features.stages, classifier, PositiveProbability(), calibrator, reasons]
     )
+    pr_aucs = {name: v["pr_auc"] for name, v in scores.items()}
+    precisions = {name: v["precision"] for name, v in scores.items()}
     revenue = _fit_revenue(features, transformed_train)
     counts = {
         "train": train.count(),
@@ -203,15 +219,60 @@ def train_models(
     valid_rows.unpersist()
     transformed_train.unpersist()
     train.unpersist()
-    return Trained(risk, revenue, features, chosen, scores, importances, counts, prior), test
+    trained = Trained(risk, revenue, features, chosen, pr_aucs, importances, counts, prior)
+    trained.validation_precision = precisions
+    return trained, test
+
+
+def _validation_score(classifier: Any, valid_rows: DataFrame) -> dict[str, float]:
+    """Precision among the top ``CAPACITY`` of the inspected validation declarations, and PR
+    AUC (the tie-break). Measured as the test window's inspected population is, so the choice
+    and the promotion rule look at the same thing."""
+    rows = (
+        classifier.transform(valid_rows)
+        .select(vector_to_array(F.col("probability"))[1].alias("p"), "label")
+        .toPandas()
+    )
+    scores, labels = rows["p"].to_numpy(float), rows["label"].to_numpy(float)
+    point = metrics.at_share(scores, labels, labels, CAPACITY)
+    return {"precision": point["precision"], "pr_auc": metrics.pr_auc(scores, labels) or 0.0}
+
+
+def _fit_platt(valid_scored: DataFrame) -> PlattCalibration:
+    """Platt scaling of ``raw_risk`` on the validation window (a one-feature logistic
+    regression on its logit). A slope that comes out non-positive (the classifier ranks
+    validation no better than chance) is floored so the map stays strictly increasing."""
+    frame = VectorAssembler(inputCols=["raw_logit"], outputCol="logit_vector").transform(
+        valid_scored.withColumn("raw_logit", raw_logit())
+    )
+    fitted = LogisticRegression(
+        featuresCol="logit_vector",
+        labelCol="label",
+        predictionCol="platt_prediction",  # the classifier's own output columns are present
+        rawPredictionCol="platt_raw",
+        probabilityCol="platt_probability",
+        regParam=0.0,
+        standardization=False,
+    ).fit(frame)
+    slope, intercept = float(fitted.coefficients[0]), float(fitted.intercept)
+    if slope <= 0:
+        log.warning("calibration slope %.3g on validation: floored, the ranking is kept", slope)
+        slope = 1e-3
+    return PlattCalibration(slope=slope, intercept=intercept)
 
 
 def _fit_revenue(features: PipelineModel, transformed_train: DataFrame) -> PipelineModel:
     """The additional duty an inspection recovers when it finds something: a regressor of
-    ``log1p(additional_duty)`` over the non-compliant training declarations."""
+    ``log1p(additional_duty)`` over the non-compliant training declarations (the log keeps a
+    few large seizures from dominating the squared loss), its prediction capped at the
+    training findings' high quantile of recovered duty per unit of declared value."""
     found = transformed_train.where("label = 1").withColumn(
         "log_duty", F.log1p(F.greatest(F.col("additional_duty"), F.lit(0.0)))
     )
+    ratio = found.select(
+        (F.col("additional_duty") / F.greatest(F.expm1("log_value"), F.lit(1.0))).alias("r")
+    ).approxQuantile("r", [AMOUNT_RATIO_QUANTILE], 0.001)
+    cap = max(float(ratio[0]), 0.0) if ratio else 0.0
     regressor = GBTRegressor(
         featuresCol="features",
         labelCol="log_duty",
@@ -221,8 +282,11 @@ def _fit_revenue(features: PipelineModel, transformed_train: DataFrame) -> Pipel
         subsamplingRate=0.8,
         seed=SEED,
     ).fit(found)
+    # Bounded by the declaration's own value: a tree's leaf learnt on one large seizure must
+    # not promise that amount on a small parcel.
     amount = SQLTransformer(
-        statement="SELECT *, greatest(exp(log_amount) - 1, 0D) AS amount_if_found FROM __THIS__"
+        statement="SELECT *, least(greatest(exp(log_amount) - 1, 0D), "
+        f"greatest(expm1(log_value), 0D) * {cap!r}D) AS amount_if_found FROM __THIS__"
     )
     return PipelineModel(stages=[*features.stages, regressor, amount])
 

@@ -38,13 +38,16 @@ class Reason:
 
 
 def _profile(key: str, label: str) -> Reason:
+    """Strength: the smoothed rate above the prior (a key with one inspection stays near the
+    prior). Words: the raw counts behind it, which an officer can check, never the smoothed
+    rate beside a count it was not computed from ("20 % of 1 inspection")."""
     return Reason(
         f"profile_{key}",
         f"te_{key} - _prior",
-        (f"te_{key}",),
-        f"format_string('%s %s: non-compliance found in %d %% of %d past inspections "
-        f"(all declarations: %d %%)', '{label}', coalesce({key}, '?'), "
-        f"cast(round(te_{key} * 100) as int), cast(n_{key} as int), "
+        (f"te_{key}", f"lab_{key}"),
+        f"format_string('%s %s: non-compliance found in %d of %d past inspections "
+        f"(all inspections: %d %%)', '{label}', coalesce({key}, '?'), "
+        f"cast(hits_{key} as int), cast(n_{key} as int), "
         f"cast(round(_prior * 100) as int))",
     )
 
@@ -56,8 +59,8 @@ def _flag(feature: str, text: str) -> Reason:
 REASONS = (
     Reason(
         "unit_value",
-        "-least(uv_kg_dev, uv_unit_dev)",
-        ("uv_kg_dev", "uv_unit_dev", "uv_ratio"),
+        "if(uv_ratio < 1, -least(uv_kg_dev, uv_unit_dev), 0D)",
+        ("uv_kg_dev", "uv_unit_dev", "uv_dev", "uv_log_ratio"),
         "format_string('unit value %d %% below the norm for %s.%s from %s', "
         "cast(round((1 - uv_ratio) * 100) as int), substr(primary_hs6, 1, 4), "
         "substr(primary_hs6, 5, 2), primary_origin)",

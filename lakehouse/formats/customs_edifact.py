@@ -140,7 +140,10 @@ def parse_edifact_date(value: str, fmt: str = "") -> datetime | None:
     tz: timezone = UTC
     if fmt in ("303", "304"):
         cut = 12 if fmt == "303" else 14
-        tz = _zone(value[cut:])
+        try:
+            tz = _zone(value[cut:])
+        except ValueError:  # an offset of a day or more names no zone: the date is unparseable,
+            return None  # and the caller flags it and keeps its text (the file still loads)
         value, fmt = value[:cut], ("203" if fmt == "303" else "204")
     if not fmt:
         fmt = _BY_LENGTH.get(len(value), "")

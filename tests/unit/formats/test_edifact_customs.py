@@ -512,6 +512,7 @@ def test_cuscar_mapping() -> None:
         ("20240102153045UTC", "304", datetime(2024, 1, 2, 15, 30, 45, tzinfo=UTC)),
         ("20240102", "", datetime(2024, 1, 2, tzinfo=UTC)),
         ("20241302", "102", None),
+        ("202401021530+9992", "303", None),  # no zone is 99 hours off UTC
         ("", "102", None),
     ],
 )

@@ -37,6 +37,7 @@ from lakehouse.settings import Settings
 from lakehouse.storage import LakeFiles
 from tests.integration.killed_ingest import STEPS
 from tests.integration.test_bronze_ingest import DAY, ndjson, payment
+from tests.samples import HR_RECORDS
 
 pytestmark = pytest.mark.integration
 
@@ -50,34 +51,7 @@ TABLES = (*DATA_TABLES, "ingest_file_log")
 _PER_RUN = {"ingested_at", "quarantined_at", "committed_at", "modified_at", "received_at"}
 
 HR = [
-    {
-        "record_type": "officer",
-        "officer_id": "OFF-4",
-        "national_id": "12345678",
-        "full_name": "A. Officer",
-        "grade": "CO2",
-        "email": "a.officer@kra.example",
-        "date_of_birth": "1985-04-02",
-        "hired_on": "2010-01-04",
-        "active": True,
-    },
-    {
-        "record_type": "posting",
-        "posting_id": "P-1",
-        "officer_id": "OFF-4",
-        "office_code": "KE001",
-        "role": "examiner",
-        "start_date": "2025-01-01",
-        "end_date": None,
-    },
-    {
-        "record_type": "shift",
-        "shift_id": "S-1",
-        "officer_id": "OFF-4",
-        "office_code": "KE001",
-        "shift_start": "2026-11-25T22:00:00+03:00",
-        "shift_end": "2026-11-26T06:00:00+03:00",
-    },
+    *HR_RECORDS,
     {"record_type": "contractor", "officer_id": "OFF-9"},  # quarantined: no such record type
 ]
 

@@ -33,6 +33,7 @@ from lakehouse.formats.json_feeds import (
     parse_inspection_outcomes,
 )
 from lakehouse.landing import FEEDS
+from tests.samples import HR_RECORDS
 
 pytestmark = pytest.mark.unit
 
@@ -337,34 +338,7 @@ def test_naive_timestamps_outside_ects_are_read_as_utc() -> None:
 
 def test_hr_records_go_to_their_tables() -> None:
     data = lines(
-        {
-            "record_type": "officer",
-            "officer_id": "OFF-4",
-            "national_id": "12345678",
-            "full_name": "A. Officer",
-            "grade": "CO2",
-            "email": "a.officer@kra.example",
-            "date_of_birth": "1985-04-02",
-            "hired_on": "2010-01-04",
-            "active": True,
-        },
-        {
-            "record_type": "posting",
-            "posting_id": "P-1",
-            "officer_id": "OFF-4",
-            "office_code": "KE001",
-            "role": "examiner",
-            "start_date": "2025-01-01",
-            "end_date": None,
-        },
-        {
-            "record_type": "shift",
-            "shift_id": "S-1",
-            "officer_id": "OFF-4",
-            "office_code": "KE001",
-            "shift_start": "2026-11-25T22:00:00+03:00",
-            "shift_end": "2026-11-26T06:00:00+03:00",
-        },
+        *HR_RECORDS,
     )
     officer, posting, shift = run(parse_hr_records, data)
     assert isinstance(officer, ParsedRecord)

@@ -11,10 +11,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lakehouse.cli.common import add_command, progress, settings_from
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from lakehouse.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -77,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     return score_and_export(spark, settings, args.date or _today(), say)
 
 
-def compact(settings) -> None:
+def compact(settings: Settings) -> None:
     """Bronze's nightly compaction (small files merged, logs checkpointed), after the ingestion.
 
     Before the transform, so dbt's reads of bronze meet a day's few large files, not the
@@ -91,7 +98,9 @@ def compact(settings) -> None:
         compact_bronze(settings, lease, say=say)
 
 
-def score_and_export(spark, settings, day: date, say) -> int:
+def score_and_export(
+    spark: SparkSession, settings: Settings, day: date, say: Callable[[str], None]
+) -> int:
     """The night's last two steps; skipped, with a line saying why, when no model is champion."""
     from lakehouse.cli.score import options_from
     from spark_jobs.export.export_job import export_day

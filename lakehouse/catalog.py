@@ -187,6 +187,7 @@ def _delta_tables_in(spark: SparkSession, zone_uri: str, *, clean: bool = False)
     from delta.tables import DeltaTable
 
     jvm = spark.sparkContext._jvm
+    assert jvm is not None, "a live Spark session always has its JVM gateway"
     conf = spark.sparkContext._jsc.hadoopConfiguration()
     path = jvm.org.apache.hadoop.fs.Path(zone_uri)
     fs = path.getFileSystem(conf)

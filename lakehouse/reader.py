@@ -118,7 +118,7 @@ class LakeReader:
         except TableNotFoundError:
             return TableInfo(table, self.uri(table), exists=False)
         adds = dt.get_add_actions(flatten=True)
-        sizes = adds.column("size_bytes").to_pylist() if adds.num_rows else []
+        sizes: list[int] = list(adds.column("size_bytes").to_pylist()) if adds.num_rows else []
         history = dt.history(1)
         stamp = history[0].get("timestamp") if history else None
         return TableInfo(

@@ -252,7 +252,7 @@ def reconcile(spark: SparkSession) -> list[dict[str, Any]]:
         bronze = spark.table(f"bronze.{table}").count()
         counts = by_table[table]
         kept = counts.get("current", 0) + counts.get("kept", 0)
-        entry = {
+        entry: dict[str, Any] = {
             "table": table,
             "bronze": bronze,
             "silver": kept,

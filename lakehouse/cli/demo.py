@@ -21,6 +21,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from lakehouse.cli.common import add_command, at_least, preflight, reporter, settings_from
 
@@ -158,7 +159,7 @@ def run(args: argparse.Namespace) -> DemoResult:
     built = transform(spark, settings, progress=report.say)
     print_reconciliation(built.reconciliation)
     quality = _quality(spark, settings, report.say)
-    answer = spark.sql(ANALYST_SQL).limit(10).toPandas()
+    answer: Any = spark.sql(ANALYST_SQL).limit(10).toPandas()
     nightly, top = _night(spark, settings, days, report) if built.reconciled else ([], [])
     return DemoResult(
         lake_root=settings.lake_root,

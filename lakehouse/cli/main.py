@@ -58,7 +58,7 @@ EXIT_ERROR = 2
 class _Parser(argparse.ArgumentParser):
     """argparse, but a bad argument is one line naming the help to read (exit 2 as before)."""
 
-    def error(self, message: str) -> Any:  # type: ignore[override]
+    def error(self, message: str) -> Any:
         """Print ``<prog>: error: <message> (see <prog> --help)`` and exit 2."""
         self.exit(EXIT_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
@@ -162,7 +162,9 @@ def emit(result: Any, *, as_json: bool) -> int:
 
 
 def _plain(result: Any) -> Any:
-    return dataclasses.asdict(result) if dataclasses.is_dataclass(result) else result
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        return dataclasses.asdict(result)
+    return result
 
 
 def _json_default(value: Any) -> Any:

@@ -140,8 +140,8 @@ def write(columns: list[str], rows: list[tuple], fmt: str, out) -> None:
         widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
         out.write("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)) + "\n")
         out.write("  ".join("-" * w for w in widths) + "\n")
-        for row in cells:
-            out.write("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) + "\n")
+        for line in cells:
+            out.write("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)) + "\n")
         out.write(f"({len(rows)} row{'s' if len(rows) != 1 else ''})\n")
 
 

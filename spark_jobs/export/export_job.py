@@ -91,7 +91,7 @@ def read_scores(spark: SparkSession, day: date) -> pd.DataFrame:
     """The date's rows of ``gold.risk_scores``, best risk first."""
     if not spark.catalog.tableExists("gold.risk_scores"):
         raise ExportError(f"gold.risk_scores does not exist: run `lakehouse score --date {day}`")
-    rows = (
+    rows: pd.DataFrame = (
         spark.table("gold.risk_scores")
         .where(F.col("score_date") == F.lit(day))
         .select(*COLUMNS, "control_rate", "control_seed", "capacity")

@@ -47,16 +47,27 @@ def _wanted_stamp() -> dict:
     }
 
 
-def _is_current(wanted: dict) -> bool:
-    stamp = COMPILED_DIR / STAMP_NAME
+def _to_build(wanted: dict) -> list[str]:
+    """The modules whose extension is missing or was built from other sources or tools."""
     try:
-        return json.loads(stamp.read_text()) == wanted
+        built = json.loads((COMPILED_DIR / STAMP_NAME).read_text())
     except (OSError, ValueError):
-        return False
+        return list(COMPILED_MODULES)
+    same_tools = {k: v for k, v in built.items() if k != "sources"} == {
+        k: v for k, v in wanted.items() if k != "sources"
+    }
+    suffix = wanted["python"]
+    return [
+        name
+        for name in COMPILED_MODULES
+        if not same_tools
+        or built.get("sources", {}).get(name) != wanted["sources"][name]
+        or not (COMPILED_DIR / f"{name}{suffix}").is_file()
+    ]
 
 
-def _compile(work: Path) -> list[Path]:
-    """Build every module into ``work``; the built extension files."""
+def _compile(work: Path, names: list[str]) -> list[Path]:
+    """Build the modules ``names`` into ``work``; the built extension files."""
     from Cython.Build import cythonize
     from setuptools import Distribution, Extension
 
@@ -67,7 +78,7 @@ def _compile(work: Path) -> list[Path]:
             [str(PACKAGE_DIR / f"{name}.py")],
             extra_compile_args=["-w"],
         )
-        for name in COMPILED_MODULES
+        for name in names
     ]
     modules = cythonize(
         extensions,
@@ -83,7 +94,7 @@ def _compile(work: Path) -> list[Path]:
     command.ensure_finalized()
     command.run()
     suffix = sysconfig.get_config_var("EXT_SUFFIX")
-    return [work / "lib" / "lakehouse" / "formats" / f"{name}{suffix}" for name in COMPILED_MODULES]
+    return [work / "lib" / "lakehouse" / "formats" / f"{name}{suffix}" for name in names]
 
 
 def build(force: bool = False) -> str:
@@ -92,11 +103,12 @@ def build(force: bool = False) -> str:
         wanted = _wanted_stamp()
     except ImportError:
         return "Cython is not installed: the pure-Python parser will be used"
-    if not force and _is_current(wanted):
+    names = list(COMPILED_MODULES) if force else _to_build(wanted)
+    if not names:
         return f"compiled parser up to date in {COMPILED_DIR}"
     with tempfile.TemporaryDirectory(prefix="lakehouse-build-") as tmp:
         try:
-            built = _compile(Path(tmp))
+            built = _compile(Path(tmp), names)
         except Exception as exc:  # a missing compiler surfaces as several distutils errors
             return f"compiling failed ({exc}): the pure-Python parser will be used"
         COMPILED_DIR.mkdir(exist_ok=True)
@@ -106,7 +118,7 @@ def build(force: bool = False) -> str:
             os.replace(COMPILED_DIR / f".{path.name}.tmp", COMPILED_DIR / path.name)
     (COMPILED_DIR / f".{STAMP_NAME}.tmp").write_text(json.dumps(wanted, indent=1))
     os.replace(COMPILED_DIR / f".{STAMP_NAME}.tmp", COMPILED_DIR / STAMP_NAME)
-    return f"compiled parser built in {COMPILED_DIR} (Cython {wanted['cython']})"
+    return f"compiled {', '.join(names)} into {COMPILED_DIR} (Cython {wanted['cython']})"
 
 
 def main() -> int:

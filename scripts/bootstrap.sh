@@ -54,9 +54,14 @@ fi
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   log "installing Python packages (pip)"
   "$venv/bin/pip" install -q -U pip setuptools wheel
-  "$venv/bin/pip" install -q -e "$root[dev]"
+  "$venv/bin/pip" install -q -e "$root[dev,compiled]"
   echo "$want" >"$stamp"
 fi
+
+# 2b. The EDIFACT parser compiled with Cython (same source, same output, ~1.4x less CPU): its
+# own stamp skips it when up to date; without a C compiler it says so and the pure-Python
+# modules are used.
+"$venv/bin/python" "$root/scripts/build_parsers.py"
 
 # 3. Spark jars: delta-spark + transitive, hadoop-aws + AWS SDK v2 bundle, PostgreSQL JDBC.
 jars="$cache/jars/spark"

@@ -780,20 +780,13 @@ class _Chunk:
                 next_index += 1
                 stray = []
 
-        def unh_info(i: int) -> tuple[str, str, str, str, str, str]:
-            seg = segments[i]
-            return (
-                component(seg, 1, 0),
-                component(seg, 2, 0),
-                component(seg, 2, 1),
-                component(seg, 2, 2),
-                component(seg, 2, 3),
-                component(seg, 2, 4),
-            )
-
+        # No inner function calls another: compiled (Cython), a function that one closure
+        # calls lives in the scope it closes over, and that cycle would keep every segment
+        # and message of the interchange for the cyclic collector (which a parse pauses).
         def truncated(end: int, why: str) -> None:
             nonlocal msg_start
-            ref, mtype = unh_info(msg_start)[:2]
+            unh = segments[msg_start]
+            ref, mtype = component(unh, 1, 0), component(unh, 2, 0)
             out.append(
                 SyntaxProblem(
                     self.msg_index,

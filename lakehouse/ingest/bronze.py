@@ -40,6 +40,7 @@ time, which a later run takes; links, which are never followed; undecodable name
 from __future__ import annotations
 
 import heapq
+import logging
 import os
 import threading
 import time
@@ -51,6 +52,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from lakehouse.errors import IngestError, LakeNotFoundError
+from lakehouse.formats import PARSER_IMPLEMENTATION
 from lakehouse.ingest.delta_commit import (
     PartFile,
     append_rows,
@@ -88,6 +90,7 @@ if TYPE_CHECKING:
 
     from lakehouse.ingest.lease import Lease
 
+log = logging.getLogger(__name__)
 DEFAULT_MAX_FILES = 20000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -642,6 +645,10 @@ def _parse(
             tables[r["table"]] = tables.get(r["table"], 0) + int(r["rows"])
             total_rows += int(r["rows"])
     how = "Spark" if spark is not None else "local processes"
+    if spark is None:  # the parse processes import the parsers as this one did
+        compiled = PARSER_IMPLEMENTATION.startswith("compiled")
+        how += ", compiled parser" if compiled else ", pure-Python parser"
+        log.info("bronze parse: %s", PARSER_IMPLEMENTATION)
     say(f"batch {ctx.batch_id}: parsed {len(files):,} files into {total_rows:,} rows ({how})")
     return parsed
 

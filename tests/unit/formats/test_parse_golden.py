@@ -8,17 +8,30 @@ byte mutations of its EDIFACT files (strict and lenient), so a change that alter
 anywhere fails here. If the parsers' output changes on purpose (or the simulator's corpus
 does), regenerate ``GOLDEN`` with ``python tests/unit/formats/test_parse_golden.py`` and say
 why in the commit.
+
+Both implementations are held to it: the pure-Python parser modules and, when built, the same
+modules compiled with Cython (``scripts/build_parsers.py``). Each runs in its own interpreter
+(the choice is made at import, see ``lakehouse/formats/__init__.py``), which also reports the
+files the parser modules were loaded from, so the test knows which one it measured.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import random
+import subprocess
 import sys
+import sysconfig
 import tempfile
 from datetime import date
 from pathlib import Path
 
+import pytest
+
+import lakehouse
+from lakehouse.formats import COMPILED_DIR, compiled_status
 from lakehouse.formats.base import ParsedColumns, ParsedRecord
 from lakehouse.formats.customs_edifact import parse_edifact_file
 from lakehouse.ingest.dispatch import ParseOptions, parse_landed_file
@@ -83,15 +96,59 @@ def corpus_digest(root: Path) -> tuple[str, int]:
     return digest.hexdigest(), count
 
 
-def test_parse_output_of_the_varied_corpus_is_unchanged(tmp_path: Path) -> None:
-    digest, count = corpus_digest(tmp_path)
-    assert count > 1000
-    assert digest == GOLDEN, (
-        f"parse output changed ({count} outcomes, digest {digest}); if on purpose, "
-        "regenerate GOLDEN (see the module docstring)"
+def run_with(implementation: str, tmp_path: Path) -> dict:
+    """This module's ``__main__`` run afresh with ``LAKEHOUSE_PARSER=implementation``."""
+    root = Path(lakehouse.__file__).resolve().parents[1]
+    env = {**os.environ, "LAKEHOUSE_PARSER": implementation, "PYTHONPATH": str(root)}
+    done = subprocess.run(
+        [sys.executable, __file__],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout)
+
+
+@pytest.mark.parametrize("implementation", ["python", "compiled"])
+def test_parse_output_of_the_varied_corpus_is_unchanged(
+    implementation: str, tmp_path: Path
+) -> None:
+    if implementation == "compiled":
+        why_not = compiled_status(COMPILED_DIR.parent, COMPILED_DIR)
+        if why_not is not None:
+            pytest.skip(f"compiled parser {why_not}")
+    run = run_with(implementation, tmp_path)
+    if implementation == "compiled":
+        suffix = sysconfig.get_config_var("EXT_SUFFIX")
+        assert all(Path(f).parent == COMPILED_DIR and f.endswith(suffix) for f in run["files"])
+    else:
+        assert all(f.endswith(".py") for f in run["files"]), run["files"]
+    assert run["count"] > 1000
+    assert run["digest"] == GOLDEN, (
+        f"{implementation} parse output changed ({run['count']} outcomes, digest "
+        f"{run['digest']}); if on purpose, regenerate GOLDEN (see the module docstring)"
     )
 
 
 if __name__ == "__main__":
+    import importlib
+
+    from lakehouse.formats import COMPILED_MODULES, PARSER_IMPLEMENTATION
+
     with tempfile.TemporaryDirectory() as tmp:
-        print(corpus_digest(Path(tmp)), file=sys.stdout)
+        digest, count = corpus_digest(Path(tmp))
+    print(
+        json.dumps(
+            {
+                "digest": digest,
+                "count": count,
+                "implementation": PARSER_IMPLEMENTATION,
+                "files": [
+                    importlib.import_module(f"lakehouse.formats.{m}").__file__
+                    for m in COMPILED_MODULES
+                ],
+            }
+        )
+    )

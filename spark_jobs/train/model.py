@@ -194,7 +194,9 @@ class _Window:
     features: PipelineModel
     transformed: DataFrame  # every declaration, whole-window profiles
     labelled: DataFrame  # the classifier's rows: out-of-fold profiles, class weights
+    n_rows: int
     n_labelled: int
+    prior: float  # share of non-compliant among the labelled rows
 
     def unpersist(self) -> None:
         """Free the cached frames."""
@@ -214,22 +216,21 @@ def _fit_window(train: DataFrame) -> _Window:
     profiles = TrainingProfiles().fit(normed)
     features = PipelineModel(stages=[norms, profiles, _assembler()])
     assembler = features.stages[2]
-    labelled_rows = out_of_fold(normed, normed.where(F.col("label").isNotNull()))
-    labelled = _weighted(assembler.transform(labelled_rows)).select("features", "label", "weight")
-    labelled = labelled.cache()
-    n, positives = labelled.count(), labelled.where("label = 1").count()
+    n, positives = _outcomes(normed.where(F.col("label").isNotNull()))
     if n < MIN_LABELS or positives == 0 or positives == n:
-        labelled.unpersist()
         normed.unpersist()
         raise UsageError(
             option="--train-from/--train-to",
             problem=f"hold {n} labelled declarations ({positives} non-compliant)",
             fix=f"widen the training window: at least {MIN_LABELS} inspections of both outcomes",
         )
+    labelled_rows = out_of_fold(normed, normed.where(F.col("label").isNotNull()))
+    labelled = _weighted(assembler.transform(labelled_rows), positives / n)
+    labelled = labelled.select("features", "label", "weight").cache()
     transformed = assembler.transform(profiles.transform(normed)).cache()
-    transformed.count()
+    n_rows = transformed.count()
     normed.unpersist()
-    return _Window(features, transformed, labelled, n)
+    return _Window(features, transformed, labelled, n_rows, n, positives / n)
 
 
 def fit_base(
@@ -247,9 +248,9 @@ def fit_base(
     return window.features, fitted
 
 
-def _weighted(frame: DataFrame) -> DataFrame:
-    """Inverse class-frequency weights (stack notes 6.3): each class weighs half in total."""
-    share = frame.agg(F.avg("label")).first()[0] or 0.5
+def _weighted(frame: DataFrame, share: float) -> DataFrame:
+    """Inverse class-frequency weights (stack notes 6.3): each class weighs half in total;
+    ``share`` is the non-compliant share of the labelled rows."""
     share = min(max(float(share), 1e-6), 1 - 1e-6)
     return frame.withColumn(
         "weight", F.when(F.col("label") == 1, 0.5 / share).otherwise(0.5 / (1 - share))
@@ -288,12 +289,7 @@ def train_models(
     features = window.features
     fitted, selection_n = _fit_candidates(window, config)
     valid_rows = features.transform(valid.where(F.col("label").isNotNull())).cache()
-    if valid_rows.where("label = 1").count() == 0 or valid_rows.where("label = 0").count() == 0:
-        raise UsageError(
-            option="--valid-to",
-            problem="leaves a validation window without both outcomes among its inspections",
-            fix="move --valid-to later (more inspected days)",
-        )
+    n_valid = _check_validation(valid_rows)
     scores = {name: _validation_score(m, valid_rows) for name, m in fitted.items()}
     chosen = max(scores, key=lambda k: (scores[k]["precision"], scores[k]["pr_auc"]))
     log.info(
@@ -305,56 +301,66 @@ def train_models(
         classifier = candidates(config)[chosen]().fit(window.labelled)
     classifier.setPredictionCol("clf_prediction")
     calibrator = _fit_platt(PositiveProbability().transform(classifier.transform(valid_rows)))
-    importances = _importances(classifier)
-    transformed_train = window.transformed
-    prior = float(transformed_train.where("label is not null").agg(F.avg("label")).first()[0])
-    reasons = ReasonCodes(
-        config=_json(
-            {
-                "cuts": fit_cut_points(transformed_train, prior),
-                "weights": reason_weights(importances),
-                "prior": prior,
-            }
-        )
-    )
-    head = [classifier, PositiveProbability(), calibrator]
-    risk = PipelineModel(stages=[*features.stages, *head, reasons])
-    revenue = _fit_revenue(features, transformed_train, config)
-    counts = {
-        "train": transformed_train.count(),
-        "train_labelled": window.n_labelled,
-        "selection_labelled": selection_n,
-        "valid_labelled": valid_rows.count(),
-    }
-    drift = _drift_reference(
-        PipelineModel(stages=head), transformed_train, counts["train"], drift_rows, config.seed
-    )
     valid_rows.unpersist()
-    window.unpersist()
+    importances = _importances(classifier)
+    head = [classifier, PositiveProbability(), calibrator]
+    reasons = _reason_codes(window, importances)
     trained = Trained(
-        risk,
-        revenue,
-        features,
-        chosen,
-        {name: v["pr_auc"] for name, v in scores.items()},
-        importances,
-        counts,
-        prior,
-        {name: v["precision"] for name, v in scores.items()},
-        drift,
+        risk=PipelineModel(stages=[*features.stages, *head, reasons]),
+        revenue=_fit_revenue(features, window.transformed, config),
+        features=features,
+        chosen=chosen,
+        validation_pr_auc={name: v["pr_auc"] for name, v in scores.items()},
+        importances=importances,
+        counts={
+            "train": window.n_rows,
+            "train_labelled": window.n_labelled,
+            "selection_labelled": selection_n,
+            "valid_labelled": n_valid,
+        },
+        prior=window.prior,
+        validation_precision={name: v["precision"] for name, v in scores.items()},
+        drift_reference=_drift_reference(PipelineModel(stages=head), window, drift_rows, config),
     )
+    window.unpersist()
     return trained, test
 
 
+def _check_validation(valid_rows: DataFrame) -> int:
+    """The labelled validation rows' count; a UsageError when they lack an outcome."""
+    n, positives = _outcomes(valid_rows)
+    if positives == 0 or positives == n:
+        raise UsageError(
+            option="--valid-to",
+            problem="leaves a validation window without both outcomes among its inspections",
+            fix="move --valid-to later (more inspected days)",
+        )
+    return n
+
+
+def _outcomes(labelled: DataFrame) -> tuple[int, int]:
+    """(rows, non-compliant rows) of labelled declarations, in one pass."""
+    row = labelled.agg(F.count(F.lit(1)), F.sum("label")).first()
+    return (int(row[0]), int(row[1] or 0)) if row else (0, 0)
+
+
+def _reason_codes(window: _Window, importances: dict[str, float]) -> ReasonCodes:
+    """The reasons stage: cut points on the training window, weights from the classifier."""
+    cuts = fit_cut_points(window.transformed, window.prior)
+    weights = reason_weights(importances)
+    return ReasonCodes(config=_json({"cuts": cuts, "weights": weights, "prior": window.prior}))
+
+
 def _drift_reference(
-    head: PipelineModel, transformed: DataFrame, n: int, rows: int, seed: int
+    head: PipelineModel, window: _Window, rows: int, config: TrainConfig
 ) -> pd.DataFrame:
     """Up to ``rows`` training declarations with their features and risk (the drift
     measures' reference), scored from the window's cached features: no feature pass of its
     own."""
-    if n > rows:
-        transformed = transformed.sample(fraction=rows / n, seed=seed)
-    return head.transform(transformed).select(*feature_columns(), "risk").toPandas()
+    sample = window.transformed
+    if window.n_rows > rows:
+        sample = sample.sample(fraction=rows / window.n_rows, seed=config.seed)
+    return head.transform(sample).select(*feature_columns(), "risk").toPandas()
 
 
 def _validation_score(classifier: Any, valid_rows: DataFrame) -> dict[str, float]:

@@ -382,50 +382,36 @@ def out_of_fold(train: DataFrame, rows: DataFrame, folds: int = FOLDS) -> DataFr
     parts = []
     for k in range(folds):
         table = _profile_table([r for r in counted if r.fold != k])
-        parts.append(with_profiles(rows.where(fold == F.lit(k)), [table]))
+        parts.append(with_profiles(rows.where(fold == F.lit(k)), table))
     out = parts[0]
     for part in parts[1:]:
         out = out.unionByName(part)
     return out
 
 
-_PROFILE_STATS = ("fold", "k", "pos", "n_lab", "n", "unpaid")
-_PROFILE_SCHEMA = "fold int, k string, pos double, n_lab long, n long, unpaid double"
+_PROFILE_STATS = ("k", "pos", "n_lab", "n", "unpaid")
+_PROFILE_SCHEMA = "k string, pos double, n_lab long, n long, unpaid double"
 
 
-def with_profiles(
-    dataset: DataFrame, tables: list[dict[str, Any]], fold: F.Column | None = None
-) -> DataFrame:
-    """``dataset`` with the profile features of fitted ``tables``: one table for every row
-    (``fold`` None), or the table of each row's fold.
+def with_profiles(dataset: DataFrame, table: dict[str, Any]) -> DataFrame:
+    """``dataset`` with the profile features of a fitted ``table``.
 
     Six broadcast joins (one per profiled key: its table is small), then ONE select that
     computes every feature: a chain of ``withColumn`` per key made the plan, and its analysis
     on every action, grow with each column.
     """
     spark = SparkSession.active()
-    out = dataset if fold is None else dataset.withColumn("_fold", fold)
+    out = dataset
     for key in PROFILE_KEYS:
-        rows = [(f, k, *v) for f, table in enumerate(tables) for k, v in table["keys"][key].items()]
+        rows = [(k, *v) for k, v in table["keys"][key].items()]
         names = [f"_{key}_{c}" for c in _PROFILE_STATS]
-        table = F.broadcast(spark.createDataFrame(rows, _PROFILE_SCHEMA)).toDF(*names)
-        on = out[key] == table[f"_{key}_k"]
-        if fold is not None:
-            on = on & (F.col("_fold") == table[f"_{key}_fold"])
-        out = out.join(table, on, "left")
-    prior = _per_fold([t["prior"] for t in tables], fold)
-    pay_prior = _per_fold([t["pay_prior"] for t in tables], fold)
+        fitted = F.broadcast(spark.createDataFrame(rows, _PROFILE_SCHEMA)).toDF(*names)
+        out = out.join(fitted, out[key] == fitted[f"_{key}_k"], "left")
+    prior, pay_prior = F.lit(table["prior"]), F.lit(table["pay_prior"])
     added = [c for key in PROFILE_KEYS for c in _profile_features(key, prior, pay_prior)]
     unseen = F.coalesce(F.col(f"_{PROFILE_KEYS[0]}_n"), F.lit(0)) == 0
     new_importer = F.when(unseen, 1.0).otherwise(0.0).alias("new_importer")
     return out.select(*[F.col(c) for c in dataset.columns], *added, new_importer)
-
-
-def _per_fold(values: list[float], fold: F.Column | None) -> F.Column:
-    """A prior as a column: the one value, or the value of the row's fold."""
-    if fold is None:
-        return F.lit(values[0])
-    return F.element_at(F.array(*[F.lit(v) for v in values]), F.col("_fold") + 1)
 
 
 def _profile_features(key: str, prior: F.Column, pay_prior: F.Column) -> list[F.Column]:
@@ -457,7 +443,7 @@ class TrainingProfilesModel(Model, _JsonTable, DefaultParamsReadable, DefaultPar
         self._set(**self._input_kwargs)
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
-        return with_profiles(dataset, [self.tables()])
+        return with_profiles(dataset, self.tables())
 
 
 class PositiveProbability(Transformer, DefaultParamsReadable, DefaultParamsWritable):

@@ -18,7 +18,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -27,7 +26,7 @@ from spark_jobs.train import tracking
 from spark_jobs.train.dataset import load_declarations, load_truth, simulator_truth_path
 from spark_jobs.train.evaluate import beats, evaluate
 from spark_jobs.train.features import feature_columns
-from spark_jobs.train.model import Windows, predict, train_models
+from spark_jobs.train.model import CLASSIFIERS, TrainConfig, Windows, predict, train_models
 from spark_jobs.train.report import write_report
 
 log = logging.getLogger(__name__)
@@ -92,16 +91,19 @@ def run_training(
     report_root: Path,
     truth: Path | None = None,
     only: str | None = None,
+    config: TrainConfig | None = None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> TrainResult:
-    """The whole training run (see the module docstring)."""
+    """The whole training run (see the module docstring). ``only``: one classifier, the
+    shorthand of ``config.candidates``."""
+    config = config or TrainConfig(candidates=(only,) if only else CLASSIFIERS)
     watch = Stopwatch()
     spark.sparkContext.setCheckpointDir(str(report_root / "_checkpoints"))
     with watch("load"):
         frame = load_declarations(spark, settings).cache()
         progress(f"{frame.count():,} declarations in the lake")
     with watch("fit"):
-        trained, test = train_models(frame, windows, only=only)
+        trained, test = train_models(frame, windows, config=config, drift_rows=PSI_SAMPLE_ROWS)
     progress(
         f"chose {trained.chosen} (validation precision at 5 % {trained.validation_precision}, "
         f"PR AUC {trained.validation_pr_auc})"
@@ -118,8 +120,7 @@ def run_training(
             )
             test_rows = test_rows.merge(champ_scores.toPandas(), on="lrn", how="left")
     with watch("evaluate"):
-        train_sample = _train_sample(trained, windows.split(frame)[0])
-        data = evaluate(test_rows, train_sample, feature_columns())
+        data = evaluate(test_rows, trained.drift_reference, feature_columns())
     data["validation_pr_auc"] = trained.validation_pr_auc
     data["validation_precision_at_5"] = trained.validation_precision
     data["classifier"] = trained.chosen
@@ -133,7 +134,12 @@ def run_training(
     with watch("mlflow"):
         pair = tracking.log_training(
             settings,
-            params={**windows.as_params(), "classifier": trained.chosen, **_count_params(trained)},
+            params={
+                **windows.as_params(),
+                **config.as_params(),
+                "classifier": trained.chosen,
+                **_count_params(trained),
+            },
             metrics=_metrics(data, challenger),
             risk=trained.risk,
             revenue=trained.revenue,
@@ -223,16 +229,6 @@ def _test_frame(spark: SparkSession, trained: Any, test: DataFrame, truth: Path 
     return scored.toPandas()
 
 
-def _train_sample(trained: Any, train: DataFrame) -> pd.DataFrame:
-    """Up to ``PSI_SAMPLE_ROWS`` training declarations with their features and risk, the
-    reference of the drift measures. Sampled before the models run on them: scoring the whole
-    window (and counting it first) cost two passes of the feature pipeline over it."""
-    n = trained.counts.get("train") or train.count()
-    if n > PSI_SAMPLE_ROWS:
-        train = train.sample(fraction=PSI_SAMPLE_ROWS / n, seed=1)
-    return trained.risk.transform(train).select(*feature_columns(), "risk").toPandas()
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The training options (shared by ``lakehouse train`` and this module's main)."""
     for flag in ("--train-from", "--train-to", "--valid-to", "--test-to"):
@@ -252,9 +248,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--classifier",
-        choices=("gbt", "random_forest", "logistic_regression"),
+        choices=CLASSIFIERS,
+        action="append",
         default=None,
-        help="try only this classifier (default: all three, chosen on validation)",
+        help="try this classifier (repeat for several; default: all three, chosen on validation)",
+    )
+    defaults = TrainConfig()
+    parser.add_argument(
+        "--gbt-iterations",
+        type=int,
+        default=defaults.gbt_iterations,
+        help=f"boosting iterations of the GBT classifier (default {defaults.gbt_iterations})",
+    )
+    parser.add_argument(
+        "--gbt-depth",
+        type=int,
+        default=defaults.gbt_depth,
+        help=f"tree depth of the GBT classifier (default {defaults.gbt_depth})",
+    )
+    parser.add_argument(
+        "--selection-rows",
+        type=int,
+        default=defaults.selection_rows,
+        help="labelled training declarations the candidates are compared on (a seeded sample "
+        "when there are more; the winner is then refitted on all of them; default "
+        f"{defaults.selection_rows})",
+    )
+
+
+def config_from(args: argparse.Namespace) -> TrainConfig:
+    """What the arguments ask to train (checked before the JVM starts)."""
+    return TrainConfig(
+        candidates=tuple(dict.fromkeys(args.classifier or CLASSIFIERS)),
+        gbt_iterations=args.gbt_iterations,
+        gbt_depth=args.gbt_depth,
+        selection_rows=args.selection_rows,
     )
 
 
@@ -271,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Train the risk and revenue models.")
     add_arguments(parser)
     args = parser.parse_args(argv)
+    config = config_from(args)
     settings = get_settings()
     spark = get_spark(settings, app_name="lakehouse-train")
     result = run_training(
@@ -279,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         windows_from(args),
         report_root=args.report_dir,
         truth=args.truth,
-        only=args.classifier,
+        config=config,
         progress=lambda m: print(m, file=sys.stderr),
     )
     print(result.text())

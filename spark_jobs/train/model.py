@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import pandas as pd
 from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.classification import (
     GBTClassifier,
@@ -84,33 +85,87 @@ class Windows:
         return {k: str(v) for k, v in vars(self).items()}
 
 
-def candidates() -> dict[str, Callable[[], Any]]:
+CLASSIFIERS = ("gbt", "random_forest", "logistic_regression")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """What is trained: the candidate classifiers, the GBT sizes, and the sample the
+    candidates are compared on (recorded with the run as MLflow parameters).
+
+    Why a selection sample: choosing among the candidates only needs their relative precision
+    on validation, which a seeded sample of the labelled training rows measures well; only the
+    winner is then refitted on the whole window. So the training time grows with one
+    classifier's fit on all the rows, not three. Below ``selection_rows`` labelled rows the
+    candidates see them all and the winner is not refitted.
+    """
+
+    candidates: tuple[str, ...] = CLASSIFIERS
+    gbt_iterations: int = 25
+    gbt_depth: int = 4
+    revenue_iterations: int = 20
+    selection_rows: int = 20_000
+    seed: int = SEED
+
+    def __post_init__(self) -> None:
+        unknown = [c for c in self.candidates if c not in CLASSIFIERS]
+        if unknown or not self.candidates:
+            raise UsageError(
+                option="--classifier",
+                problem=f"names {', '.join(unknown) or 'no classifier'}",
+                fix=f"name one or more of {', '.join(CLASSIFIERS)}",
+            )
+        for option, value, low in (
+            ("--gbt-iterations", self.gbt_iterations, 1),
+            ("--gbt-depth", self.gbt_depth, 1),
+            ("--revenue-iterations", self.revenue_iterations, 1),
+            ("--selection-rows", self.selection_rows, MIN_LABELS),
+        ):
+            if value < low:
+                raise UsageError(option=option, problem=f"is {value}", fix=f"give {low} or more")
+
+    def as_params(self) -> dict[str, str]:
+        """The settings as MLflow parameters."""
+        return {
+            "candidates": ",".join(self.candidates),
+            "gbt_iterations": str(self.gbt_iterations),
+            "gbt_depth": str(self.gbt_depth),
+            "revenue_iterations": str(self.revenue_iterations),
+            "selection_rows": str(self.selection_rows),
+            "seed": str(self.seed),
+        }
+
+
+def candidates(config: TrainConfig | None = None) -> dict[str, Callable[[], Any]]:
     """The classifiers tried, sized for two cores (stack notes 6.1): small, shallow ensembles."""
+    config = config or TrainConfig()
     common = {"featuresCol": "features", "labelCol": "label", "weightCol": "weight"}
-    return {
+    makers = {
         "gbt": lambda: GBTClassifier(
-            maxIter=25, maxDepth=4, stepSize=0.15, subsamplingRate=0.8, seed=SEED, **common
+            maxIter=config.gbt_iterations,
+            maxDepth=config.gbt_depth,
+            stepSize=0.15,
+            subsamplingRate=0.8,
+            seed=config.seed,
+            **common,
         ),
         "random_forest": lambda: RandomForestClassifier(
-            numTrees=40, maxDepth=6, subsamplingRate=0.8, seed=SEED, **common
+            numTrees=40, maxDepth=6, subsamplingRate=0.8, seed=config.seed, **common
         ),
         "logistic_regression": lambda: LogisticRegression(
             maxIter=30, regParam=0.01, elasticNetParam=0.0, **common
         ),
     }
+    return {name: makers[name] for name in config.candidates}
+
+
+def _assembler() -> VectorAssembler:
+    return VectorAssembler(inputCols=feature_columns(), outputCol="features", handleInvalid="keep")
 
 
 def feature_pipeline() -> Pipeline:
     """The fitted features: unit-value norms, training profiles, then the vector."""
-    return Pipeline(
-        stages=[
-            UnitValueNorm(),
-            TrainingProfiles(),
-            VectorAssembler(
-                inputCols=feature_columns(), outputCol="features", handleInvalid="keep"
-            ),
-        ]
-    )
+    return Pipeline(stages=[UnitValueNorm(), TrainingProfiles(), _assembler()])
 
 
 @dataclass
@@ -126,102 +181,186 @@ class Trained:
     counts: dict[str, int] = field(default_factory=dict)
     prior: float = 0.0
     validation_precision: dict[str, float] = field(default_factory=dict)
+    # Up to ``drift_rows`` training declarations with their features and risk: the reference
+    # of the evaluation's drift measures, drawn from the window's features computed once.
+    drift_reference: pd.DataFrame | None = None
 
 
-def fit_base(train: DataFrame, *, only: str | None = None) -> tuple[PipelineModel, dict]:
-    """The feature pipeline and every candidate classifier, fitted on the training window.
+@dataclass
+class _Window:
+    """The training window through the fitted features, computed once and cached: the
+    classifiers, the cut points, the revenue model and the drift sample all read it."""
 
-    Returned apart from validation so a test can check that nothing after the training window
-    changes them.
+    features: PipelineModel
+    transformed: DataFrame  # every declaration, whole-window profiles
+    labelled: DataFrame  # the classifier's rows: out-of-fold profiles, class weights
+    n_rows: int
+    n_labelled: int
+    prior: float  # share of non-compliant among the labelled rows
+
+    def unpersist(self) -> None:
+        """Free the cached frames."""
+        self.labelled.unpersist()
+        self.transformed.unpersist()
+
+
+def _fit_window(train: DataFrame) -> _Window:
+    """Fit the feature stages on the training window and compute its rows once.
+
+    The unit-value norms (an explode of the items, two joins, a group-by and a join back) are
+    the costly stage: applied once here and cached, then the profiles are fitted on, and the
+    out-of-fold and whole-window profiles computed from, that one result.
     """
-    features = feature_pipeline().fit(train)
-    labelled = _weighted(_training_rows(features, train))
-    labelled = labelled.select("features", "label", "weight").cache()
-    n, positives = labelled.count(), labelled.where("label = 1").count()
+    norms = UnitValueNorm().fit(train)
+    normed = norms.transform(train).cache()
+    profiles = TrainingProfiles().fit(normed)
+    features = PipelineModel(stages=[norms, profiles, _assembler()])
+    assembler = features.stages[2]
+    n, positives = _outcomes(normed.where(F.col("label").isNotNull()))
     if n < MIN_LABELS or positives == 0 or positives == n:
-        labelled.unpersist()
+        normed.unpersist()
         raise UsageError(
             option="--train-from/--train-to",
             problem=f"hold {n} labelled declarations ({positives} non-compliant)",
             fix=f"widen the training window: at least {MIN_LABELS} inspections of both outcomes",
         )
-    fitted = {}
-    for name, make in candidates().items():
-        if only is None or name == only:
-            log.info("fitting %s on %d labelled declarations", name, n)
-            fitted[name] = make().fit(labelled)
-    labelled.unpersist()
-    return features, fitted
+    labelled_rows = out_of_fold(normed, normed.where(F.col("label").isNotNull()))
+    labelled = _weighted(assembler.transform(labelled_rows), positives / n)
+    labelled = labelled.select("features", "label", "weight").cache()
+    transformed = assembler.transform(profiles.transform(normed)).cache()
+    n_rows = transformed.count()
+    normed.unpersist()
+    return _Window(features, transformed, labelled, n_rows, n, positives / n)
 
 
-def _training_rows(features: PipelineModel, train: DataFrame) -> DataFrame:
-    """The labelled training declarations as the classifier learns them: unit-value norms as
-    fitted, profiles out of fold (``features.out_of_fold``), then the feature vector."""
-    norms, _profiles, assembler = features.stages
-    normed = norms.transform(train)  # the profiles' keys include the primary item's
-    return assembler.transform(out_of_fold(normed, normed.where(F.col("label").isNotNull())))
+def fit_base(
+    train: DataFrame, *, only: str | None = None, config: TrainConfig | None = None
+) -> tuple[PipelineModel, dict]:
+    """The feature pipeline and every candidate classifier, fitted on the training window.
+
+    Returned apart from validation so a test can check that nothing after the training window
+    changes them.
+    """
+    config = config or TrainConfig(candidates=(only,) if only else CLASSIFIERS)
+    window = _fit_window(train)
+    fitted = {name: make().fit(window.labelled) for name, make in candidates(config).items()}
+    window.unpersist()
+    return window.features, fitted
 
 
-def _weighted(frame: DataFrame) -> DataFrame:
-    """Inverse class-frequency weights (stack notes 6.3): each class weighs half in total."""
-    share = frame.agg(F.avg("label")).first()[0] or 0.5
+def _weighted(frame: DataFrame, share: float) -> DataFrame:
+    """Inverse class-frequency weights (stack notes 6.3): each class weighs half in total;
+    ``share`` is the non-compliant share of the labelled rows."""
     share = min(max(float(share), 1e-6), 1 - 1e-6)
     return frame.withColumn(
         "weight", F.when(F.col("label") == 1, 0.5 / share).otherwise(0.5 / (1 - share))
     )
 
 
+def _fit_candidates(window: _Window, config: TrainConfig) -> tuple[dict[str, Any], int]:
+    """Every candidate fitted on the selection sample (all the labelled rows when there are
+    no more than ``selection_rows``, or one candidate only); returns them and the sample size."""
+    makers = candidates(config)
+    rows, n = window.labelled, window.n_labelled
+    if len(makers) > 1 and n > config.selection_rows:
+        rows = rows.sample(fraction=config.selection_rows / n, seed=config.seed).cache()
+        n = rows.count()
+    fitted = {}
+    for name, make in makers.items():
+        log.info("fitting %s on %d labelled declarations", name, n)
+        fitted[name] = make().fit(rows)
+    if rows is not window.labelled:
+        rows.unpersist()
+    return fitted, n
+
+
 def train_models(
-    frame: DataFrame, windows: Windows, *, only: str | None = None
+    frame: DataFrame,
+    windows: Windows,
+    *,
+    only: str | None = None,
+    config: TrainConfig | None = None,
+    drift_rows: int = 50_000,
 ) -> tuple[Trained, DataFrame]:
     """Fit everything; returns the models and the test window's rows."""
+    config = config or TrainConfig(candidates=(only,) if only else CLASSIFIERS)
     train, valid, test = windows.split(frame)
-    train = train.cache()
-    features, fitted = fit_base(train, only=only)
+    window = _fit_window(train)
+    features = window.features
+    fitted, selection_n = _fit_candidates(window, config)
     valid_rows = features.transform(valid.where(F.col("label").isNotNull())).cache()
-    if valid_rows.where("label = 1").count() == 0 or valid_rows.where("label = 0").count() == 0:
+    n_valid = _check_validation(valid_rows)
+    scores = {name: _validation_score(m, valid_rows) for name, m in fitted.items()}
+    chosen = max(scores, key=lambda k: (scores[k]["precision"], scores[k]["pr_auc"]))
+    log.info(
+        "validation precision at %.0f %% / PR AUC %s: chose %s", CAPACITY * 100, scores, chosen
+    )
+    classifier = fitted[chosen]
+    if selection_n < window.n_labelled:  # chosen on the sample: the winner learns every row
+        log.info("refitting %s on %d labelled declarations", chosen, window.n_labelled)
+        classifier = candidates(config)[chosen]().fit(window.labelled)
+    classifier.setPredictionCol("clf_prediction")
+    calibrator = _fit_platt(PositiveProbability().transform(classifier.transform(valid_rows)))
+    valid_rows.unpersist()
+    importances = _importances(classifier)
+    head = [classifier, PositiveProbability(), calibrator]
+    reasons = _reason_codes(window, importances)
+    trained = Trained(
+        risk=PipelineModel(stages=[*features.stages, *head, reasons]),
+        revenue=_fit_revenue(features, window.transformed, config),
+        features=features,
+        chosen=chosen,
+        validation_pr_auc={name: v["pr_auc"] for name, v in scores.items()},
+        importances=importances,
+        counts={
+            "train": window.n_rows,
+            "train_labelled": window.n_labelled,
+            "selection_labelled": selection_n,
+            "valid_labelled": n_valid,
+        },
+        prior=window.prior,
+        validation_precision={name: v["precision"] for name, v in scores.items()},
+        drift_reference=_drift_reference(PipelineModel(stages=head), window, drift_rows, config),
+    )
+    window.unpersist()
+    return trained, test
+
+
+def _check_validation(valid_rows: DataFrame) -> int:
+    """The labelled validation rows' count; a UsageError when they lack an outcome."""
+    n, positives = _outcomes(valid_rows)
+    if positives == 0 or positives == n:
         raise UsageError(
             option="--valid-to",
             problem="leaves a validation window without both outcomes among its inspections",
             fix="move --valid-to later (more inspected days)",
         )
-    scores = {name: _validation_score(m, valid_rows) for name, m in fitted.items()}
-    chosen = max(scores, key=lambda k: (scores[k]["precision"], scores[k]["pr_auc"]))
-    classifier = fitted[chosen]
-    classifier.setPredictionCol("clf_prediction")
-    log.info(
-        "validation precision at %.0f %% / PR AUC %s: chose %s", CAPACITY * 100, scores, chosen
-    )
-    calibrator = _fit_platt(PositiveProbability().transform(classifier.transform(valid_rows)))
-    importances = _importances(classifier)
-    transformed_train = features.transform(train).cache()
-    prior = float(transformed_train.where("label is not null").agg(F.avg("label")).first()[0])
-    reasons = ReasonCodes(
-        config=_json(
-            {
-                "cuts": fit_cut_points(transformed_train, prior),
-                "weights": reason_weights(importances),
-                "prior": prior,
-            }
-        )
-    )
-    risk = PipelineModel(
-        stages=[*features.stages, classifier, PositiveProbability(), calibrator, reasons]
-    )
-    pr_aucs = {name: v["pr_auc"] for name, v in scores.items()}
-    precisions = {name: v["precision"] for name, v in scores.items()}
-    revenue = _fit_revenue(features, transformed_train)
-    counts = {
-        "train": train.count(),
-        "train_labelled": transformed_train.where("label is not null").count(),
-        "valid_labelled": valid_rows.count(),
-    }
-    valid_rows.unpersist()
-    transformed_train.unpersist()
-    train.unpersist()
-    trained = Trained(risk, revenue, features, chosen, pr_aucs, importances, counts, prior)
-    trained.validation_precision = precisions
-    return trained, test
+    return n
+
+
+def _outcomes(labelled: DataFrame) -> tuple[int, int]:
+    """(rows, non-compliant rows) of labelled declarations, in one pass."""
+    row = labelled.agg(F.count(F.lit(1)), F.sum("label")).first()
+    return (int(row[0]), int(row[1] or 0)) if row else (0, 0)
+
+
+def _reason_codes(window: _Window, importances: dict[str, float]) -> ReasonCodes:
+    """The reasons stage: cut points on the training window, weights from the classifier."""
+    cuts = fit_cut_points(window.transformed, window.prior)
+    weights = reason_weights(importances)
+    return ReasonCodes(config=_json({"cuts": cuts, "weights": weights, "prior": window.prior}))
+
+
+def _drift_reference(
+    head: PipelineModel, window: _Window, rows: int, config: TrainConfig
+) -> pd.DataFrame:
+    """Up to ``rows`` training declarations with their features and risk (the drift
+    measures' reference), scored from the window's cached features: no feature pass of its
+    own."""
+    sample = window.transformed
+    if window.n_rows > rows:
+        sample = sample.sample(fraction=rows / window.n_rows, seed=config.seed)
+    return head.transform(sample).select(*feature_columns(), "risk").toPandas()
 
 
 def _validation_score(classifier: Any, valid_rows: DataFrame) -> dict[str, float]:
@@ -261,7 +400,9 @@ def _fit_platt(valid_scored: DataFrame) -> PlattCalibration:
     return PlattCalibration(slope=slope, intercept=intercept)
 
 
-def _fit_revenue(features: PipelineModel, transformed_train: DataFrame) -> PipelineModel:
+def _fit_revenue(
+    features: PipelineModel, transformed_train: DataFrame, config: TrainConfig
+) -> PipelineModel:
     """The additional duty an inspection recovers when it finds something: a regressor of
     ``log1p(additional_duty)`` over the non-compliant training declarations (the log keeps a
     few large seizures from dominating the squared loss), its prediction capped at the
@@ -277,10 +418,10 @@ def _fit_revenue(features: PipelineModel, transformed_train: DataFrame) -> Pipel
         featuresCol="features",
         labelCol="log_duty",
         predictionCol="log_amount",
-        maxIter=20,
+        maxIter=config.revenue_iterations,
         maxDepth=4,
         subsamplingRate=0.8,
-        seed=SEED,
+        seed=config.seed,
     ).fit(found)
     # Bounded by the declaration's own value: a tree's leaf learnt on one large seizure must
     # not promise that amount on a small parcel.
@@ -308,16 +449,36 @@ def _json(value: Any) -> str:
 
 
 def predict(risk: PipelineModel, revenue: PipelineModel, frame: DataFrame) -> DataFrame:
-    """Risk, amount if found, expected revenue (risk x amount) and reasons for each row."""
-    scored = risk.transform(frame).select(
-        *frame.columns,
-        "risk",
-        "reasons",
-        "uv_kg_dev",
-        "uv_unit_dev",
-        "primary_origin",
-    )
+    """Risk, amount if found, expected revenue (risk x amount) and reasons for each row.
+
+    The two models begin with the same fitted feature stages (trained together, saved with
+    their uids): those run once and both heads read their output, rather than computing the
+    features twice and joining the two results on the LRN. A pair that does not share them
+    (none is trained so) is scored apart and joined.
+    """
+    shared = _shared_stages(risk, revenue)
+    if shared:
+        featured = PipelineModel(stages=risk.stages[:shared]).transform(frame)
+        scored = PipelineModel(stages=risk.stages[shared:]).transform(featured)
+        both = PipelineModel(stages=revenue.stages[shared:]).transform(scored)
+        return both.select(*frame.columns, *_PREDICTED, "amount_if_found").withColumn(
+            "expected_revenue", F.col("risk") * F.col("amount_if_found")
+        )
+    scored = risk.transform(frame).select(*frame.columns, *_PREDICTED)
     amounts = revenue.transform(frame).select("lrn", "amount_if_found")
     return scored.join(amounts, "lrn").withColumn(
         "expected_revenue", F.col("risk") * F.col("amount_if_found")
     )
+
+
+_PREDICTED = ("risk", "reasons", "uv_kg_dev", "uv_unit_dev", "primary_origin")
+
+
+def _shared_stages(risk: PipelineModel, revenue: PipelineModel) -> int:
+    """How many leading stages the two models share (the same stage: same uid)."""
+    shared = 0
+    for a, b in zip(risk.stages, revenue.stages, strict=False):
+        if a.uid != b.uid or type(a) is not type(b):
+            break
+        shared += 1
+    return shared

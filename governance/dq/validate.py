@@ -39,7 +39,7 @@ from lakehouse.settings import Settings
 
 if TYPE_CHECKING:
     import pandera.pyspark as pa
-    from pyspark.sql import Column, DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, Observation, SparkSession
 
 log = logging.getLogger(__name__)
 RESULTS_TABLE, FAILED_ROWS_TABLE = "dq_results", "dq_failed_rows"
@@ -118,7 +118,7 @@ def validate(
 
     failed_frames = []
     for (contract, _uri, _version), (results, errors, failed) in zip(
-        present, _each(check, present, workers), strict=True
+        present, _each(spark, check, present, workers), strict=True
     ):
         run.results += results
         if errors:
@@ -129,11 +129,11 @@ def validate(
     return run
 
 
-def _each(work: Callable[[T], R], items: list[T], workers: int) -> list[R]:
+def _each(spark: SparkSession, work: Callable[[T], R], items: list[T], workers: int) -> list[R]:
     """``work`` on every item, ``workers`` at once, results in the items' order.
 
-    Each thread runs with the caller's Spark local properties (job group, scheduler pool),
-    as ``inheritable_thread_target`` hands them on, and clears them when it ends.
+    Each thread runs with the caller's Spark local properties and tags (job group,
+    scheduler pool), as ``inheritable_thread_target`` hands them on.
     """
     if workers <= 1 or len(items) <= 1:
         return [work(item) for item in items]
@@ -142,7 +142,7 @@ def _each(work: Callable[[T], R], items: list[T], workers: int) -> list[R]:
     from pyspark import inheritable_thread_target
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="validate") as pool:
-        futures = [pool.submit(inheritable_thread_target(work), item) for item in items]
+        futures = [pool.submit(inheritable_thread_target(spark)(work), item) for item in items]
         return [f.result() for f in futures]
 
 
@@ -284,8 +284,7 @@ def count_failures(
     if keys:
         observation = Observation()
         repeated[keys[0].name] = repeated_keys(df, keys[0].key, df.observe(observation, *aggs))
-        # Complete once the grouping's action has run; empty if Spark dropped the observer.
-        counts = observation.get
+        counts = _observed(observation)
     if "_n" not in counts:  # an aggregate without grouping: exactly one row
         counts = df.agg(*aggs).collect()[0].asDict()
     for spec in keys[1:]:
@@ -293,6 +292,23 @@ def count_failures(
     failed = {s.name: int(counts[f"_c{i}"] or 0) for i, s in enumerate(rows_specs)}
     failed.update({s.name: _rows_in(repeated[s.name]) for s in keys})
     return int(counts["_n"] or 0), failed, repeated
+
+
+def _observed(observation: Observation) -> dict:
+    """The observed counts, or ``{}`` when Spark dropped the observer.
+
+    The observation is complete once the grouping's action has returned (Spark completes it
+    as the query ends). When the plan no longer held the observer (an empty table, whose
+    shuffle Spark's adaptive execution replaces by an empty relation), Spark completes it
+    with an empty row, which PySpark cannot convert: the caller counts with an aggregation
+    instead.
+    """
+    from py4j.protocol import Py4JJavaError
+
+    try:
+        return observation.get
+    except Py4JJavaError:
+        return {}
 
 
 # Above this many repeated key hashes, the exact grouping reads the whole table again.

@@ -9,9 +9,14 @@ is started before the clock. Not a test: run it by hand.
 each contract (its pyspark backend: one Spark action per check, the table cached, as the
 validator did before it compiled the checks into one pass), and prints the ratio.
 
+Besides seconds it prints what the machine did meanwhile: the Spark jobs run per zone (job
+ids of the run's job group), the driver JVM's CPU seconds (local mode: every task's too) and
+the load average, because on a shared machine wall time alone says little.
+
     .venv/bin/python benchmarks/bench_validate.py --declarations 100000
     .venv/bin/python benchmarks/bench_validate.py --workdir /tmp/bench   # reuse the lake
     .venv/bin/python benchmarks/bench_validate.py --workdir /tmp/bench --baseline gold
+    .venv/bin/python benchmarks/bench_validate.py --workdir /tmp/bench --workers 1
     .venv/bin/python benchmarks/bench_validate.py --workdir /tmp/bench --zones gold \
         --table gold.fct_declarations --baseline gold      # one table
 """
@@ -21,6 +26,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import tempfile
 import time
@@ -28,6 +34,8 @@ from datetime import date
 from pathlib import Path
 
 BUDGET_SECONDS = 120.0
+# Job ids stay countable for the whole run (Spark keeps 1,000 by default).
+RETAIN_JOBS = {"spark.ui.retainedJobs": "100000", "spark.ui.retainedStages": "100000"}
 
 
 def prepare(spark, settings, declarations: int, seed: int) -> None:
@@ -52,7 +60,7 @@ def pandera_baseline(spark, settings, zone: str, table: str | None = None) -> fl
     start = time.perf_counter()
     for contract in select_contracts(zone, table):
         uri = settings.table_uri(contract.zone, contract.table.split(".", 1)[1])
-        version = table_version(spark, uri)
+        version = table_version(settings, uri)
         if version is None:
             continue
         df = scoped_rows(spark, contract, uri, version, None)[0].cache()
@@ -73,7 +81,10 @@ def main() -> int:
     parser.add_argument(
         "--baseline", default="", help="zones (comma-separated) to time pandera's own checks on"
     )
+    parser.add_argument("--workers", type=int, help="tables checked at once (default: the job's)")
     args = parser.parse_args()
+
+    from profile_validate import jvm_cpu_seconds
 
     from governance.dq.run import validate_and_report
     from lakehouse.settings import override_settings
@@ -82,18 +93,25 @@ def main() -> int:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-validate-"))
     lake = (workdir / "lake").resolve()
     with override_settings(lake_root=lake.as_uri()) as settings:
-        spark = get_spark(settings, app_name="bench-validate")
+        spark = get_spark(settings, app_name="bench-validate", overrides=RETAIN_JOBS)
         if not (lake / "silver").exists():
             prepare(spark, settings, args.declarations, args.seed)
         timings, baseline, checks, rows = {}, {}, 0, 0
+        jobs, jvm_cpu = {}, {}
+        workers = {} if args.workers is None else {"workers": args.workers}
         for zone in args.zones.split(","):
             if zone in args.baseline.split(","):
                 baseline[zone] = round(pandera_baseline(spark, settings, zone, args.table), 1)
-            start = time.perf_counter()
+            spark.sparkContext.setJobGroup(f"validate {zone}", f"validate {zone}")
+            cpu0, start = jvm_cpu_seconds(spark), time.perf_counter()
             outcome = validate_and_report(
-                spark, settings, zone=zone, table=args.table, report_dir=workdir / "r"
+                spark, settings, zone=zone, table=args.table, report_dir=workdir / "r", **workers
             )
             timings[zone] = round(time.perf_counter() - start, 1)
+            jvm_cpu[zone] = round(jvm_cpu_seconds(spark) - cpu0, 1)
+            jobs[zone] = len(
+                spark.sparkContext.statusTracker().getJobIdsForGroup(f"validate {zone}")
+            )
             checks += len(outcome.run.results)
             rows += sum({r.table: r.rows_checked for r in outcome.run.results}.values())
     total = sum(timings.values())
@@ -112,6 +130,9 @@ def main() -> int:
                 "seconds": timings,
                 **compared,
                 "total_seconds": round(total, 1),
+                "spark_jobs": jobs,
+                "jvm_cpu_seconds": jvm_cpu,
+                "load_average": [round(x, 1) for x in os.getloadavg()],
                 "checks": checks,
                 "rows_checked": rows,
                 "budget_seconds": BUDGET_SECONDS,

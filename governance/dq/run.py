@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from governance.dq.report import write_report
 from governance.dq.results import Verdict, gate
-from governance.dq.validate import ValidationRun, history, validate
+from governance.dq.validate import TABLE_WORKERS, ValidationRun, history, validate
 from lakehouse.settings import Settings
 
 if TYPE_CHECKING:
@@ -45,9 +45,15 @@ def validate_and_report(
     day: date | None = None,
     report_dir: Path,
     progress: Callable[[str], None] | None = None,
+    workers: int = TABLE_WORKERS,
 ) -> Outcome:
-    """Validate, store results, write ``dq_report.html``/``.json`` under ``report_dir/run_id``."""
-    run = validate(spark, settings, zone=zone, table=table, day=day, progress=progress)
+    """Validate, store results, write ``dq_report.html``/``.json`` under ``report_dir/run_id``.
+
+    ``workers``: tables checked at once (see :func:`governance.dq.validate.validate`).
+    """
+    run = validate(
+        spark, settings, zone=zone, table=table, day=day, progress=progress, workers=workers
+    )
     html, js = write_report(
         run.results, history(spark, settings), run.run_id, Path(report_dir) / run.run_id
     )

@@ -28,7 +28,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from governance.contracts import Contract, contracts
 from governance.contracts.base import CheckSpec
@@ -39,11 +39,18 @@ from lakehouse.settings import Settings
 
 if TYPE_CHECKING:
     import pandera.pyspark as pa
-    from pyspark.sql import Column, DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, Observation, SparkSession
 
 log = logging.getLogger(__name__)
 RESULTS_TABLE, FAILED_ROWS_TABLE = "dq_results", "dq_failed_rows"
 EXAMPLES = 3
+# Tables checked at once. Why more than one: a table's Spark jobs leave the cores idle while
+# the driver plans the next query and pandera checks the next shape; a second table's jobs
+# fill them. Why not more: on two cores a third only adds memory and task switching.
+TABLE_WORKERS = 2
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class ValidationError(LakehouseError, ValueError):
@@ -81,24 +88,38 @@ def validate(
     table: str | None = None,
     day: date | None = None,
     progress: Callable[[str], None] | None = None,
+    workers: int = TABLE_WORKERS,
 ) -> ValidationRun:
-    """Validate the chosen tables, store results and failing rows, return the run."""
+    """Validate the chosen tables, store results and failing rows, return the run.
+
+    ``workers`` tables are checked at once (Spark's FAIR scheduler shares the cores between
+    their jobs); results keep the contracts' order whatever finishes first.
+    """
     say = progress or log.info
     load_thresholds()  # a missing or malformed thresholds file stops here, before any scan
     plans = []
     for contract in select_contracts(zone, table):
         uri = settings.table_uri(contract.zone, contract.table.split(".", 1)[1])
-        version = table_version(spark, uri)
-        plans.append((contract, uri, version))
+        plans.append((contract, uri, table_version(settings, uri)))
     run = ValidationRun(_run_id(plans, day), datetime.now(UTC))
-    failed_frames = []
+    present = []
     for contract, uri, version in plans:
         if version is None:
             run.skipped[contract.table] = "table does not exist yet"
-            continue
+        else:
+            contract.model.to_schema()  # pandera builds (and caches) schemas in one thread
+            present.append((contract, uri, version))
+
+    def check(plan: tuple[Contract, str, int]) -> tuple[list[CheckResult], dict, DataFrame | None]:
+        contract, uri, version = plan
         say(f"checking {contract.table} (version {version})")
         df, scope = scoped_rows(spark, contract, uri, version, day)
-        results, errors, failed = check_table(df, contract, version=version, scope=scope)
+        return check_table(df, contract, version=version, scope=scope)
+
+    failed_frames = []
+    for (contract, _uri, _version), (results, errors, failed) in zip(
+        present, _each(spark, check, present, workers), strict=True
+    ):
         run.results += results
         if errors:
             run.pandera_errors[contract.table] = errors
@@ -108,21 +129,37 @@ def validate(
     return run
 
 
+def _each(spark: SparkSession, work: Callable[[T], R], items: list[T], workers: int) -> list[R]:
+    """``work`` on every item, ``workers`` at once, results in the items' order.
+
+    Each thread runs with the caller's Spark local properties and tags (job group,
+    scheduler pool), as ``inheritable_thread_target`` hands them on.
+    """
+    if workers <= 1 or len(items) <= 1:
+        return [work(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pyspark import inheritable_thread_target
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="validate") as pool:
+        futures = [pool.submit(inheritable_thread_target(spark)(work), item) for item in items]
+        return [f.result() for f in futures]
+
+
 def check_table(
     df: DataFrame, contract: Contract, *, version: int = -1, scope: str = "all"
 ) -> tuple[list[CheckResult], dict, DataFrame | None]:
     """Every check of ``contract`` on ``df``: results, pandera's errors, failing rows.
 
-    Spark actions per table: one aggregation for every row-level check, one grouping of key
-    hashes per key (a second, exact one only when some hash repeats), and, only when
-    something failed, one pass that flags the failing rows (copied for silver and gold) and
-    one that picks a few examples per check from them.
+    Spark actions per table: one pass that groups the key's hashes and counts every
+    row-level check on the way (a second, exact grouping only when some hash repeats), and,
+    only when something failed, one pass that flags the failing rows (copied for silver and
+    gold) and one that picks a few examples per check from them.
     """
     errors = pandera_schema_errors(df, contract)
     present = set(df.columns)
     specs = [s for s in contract.checks() if _columns_of(s) <= present]
-    repeated = {s.name: repeated_keys(df, s.key) for s in specs if s.is_key}
-    total, failed_counts = count_failures(df, specs, repeated)
+    total, failed_counts, repeated = count_failures(df, specs)
     failed = [s for s in specs if failed_counts[s.name]]
     flagged = _flagged_rows(df, contract, failed, repeated)
     if flagged is not None and contract.copies_failed_rows:
@@ -224,34 +261,67 @@ def _fails(spec: CheckSpec) -> Column:
 
 
 def count_failures(
-    df: DataFrame, specs: list[CheckSpec], repeated: dict[str, DataFrame | None] | None = None
-) -> tuple[int, dict[str, int]]:
-    """Rows in ``df`` and, per check, the rows failing it.
+    df: DataFrame, specs: list[CheckSpec]
+) -> tuple[int, dict[str, int], dict[str, DataFrame | None]]:
+    """Rows in ``df``, the rows failing each check, and each key's repeated values.
 
-    Row-level checks are counted in one aggregation (Spark reads only the columns they use);
-    a key counts the rows whose key value occurs more than once (``repeated``: the keys'
-    :func:`repeated_keys`, computed here when not given).
+    Row-level checks are counted in one aggregation (Spark reads only the columns they use).
+    A key counts the rows whose key value occurs more than once (:func:`repeated_keys`).
+    Why together: when the table has a key, the row-level counts are observed
+    (``DataFrame.observe``) on the rows the key's hash grouping reads anyway, so the table is
+    scanned, and its Delta file list filtered, once instead of twice.
     """
+    from pyspark.sql import Observation
     from pyspark.sql import functions as F
 
     rows_specs = [s for s in specs if not s.is_key]
+    keys = [s for s in specs if s.is_key]
     aggs = [F.count(F.lit(1)).alias("_n")] + [
         F.count_if(_fails(s)).alias(f"_c{i}") for i, s in enumerate(rows_specs)
     ]
-    counts = df.agg(*aggs).collect()[0]  # an aggregate without grouping: exactly one row
+    repeated: dict[str, DataFrame | None] = {}
+    counts: dict = {}
+    if keys:
+        observation = Observation()
+        repeated[keys[0].name] = repeated_keys(df, keys[0].key, df.observe(observation, *aggs))
+        counts = _observed(observation)
+    if "_n" not in counts:  # an aggregate without grouping: exactly one row
+        counts = df.agg(*aggs).collect()[0].asDict()
+    for spec in keys[1:]:
+        repeated[spec.name] = repeated_keys(df, spec.key)
     failed = {s.name: int(counts[f"_c{i}"] or 0) for i, s in enumerate(rows_specs)}
-    for spec in (s for s in specs if s.is_key):
-        dupes = repeated[spec.name] if repeated is not None else repeated_keys(df, spec.key)
-        failed[spec.name] = _rows_in(dupes)
-    return int(counts["_n"]), failed
+    failed.update({s.name: _rows_in(repeated[s.name]) for s in keys})
+    return int(counts["_n"] or 0), failed, repeated
+
+
+def _observed(observation: Observation) -> dict:
+    """The observed counts, or ``{}`` when Spark dropped the observer.
+
+    The observation is complete once the grouping's action has returned (Spark completes it
+    as the query ends). When the plan no longer held the observer (an empty table, whose
+    shuffle Spark's adaptive execution replaces by an empty relation), Spark completes it
+    with an empty row, which PySpark cannot convert: the caller counts with an aggregation
+    instead.
+    """
+    from py4j.protocol import Py4JJavaError
+
+    try:
+        return observation.get
+    except Py4JJavaError:
+        return {}
 
 
 # Above this many repeated key hashes, the exact grouping reads the whole table again.
 MAX_CANDIDATE_HASHES = 100_000
 
 
-def repeated_keys(df: DataFrame, key: tuple[str, ...]) -> DataFrame | None:
+def repeated_keys(
+    df: DataFrame, key: tuple[str, ...], hashed_rows: DataFrame | None = None
+) -> DataFrame | None:
     """The key values occurring more than once, with their row counts; None when none do.
+
+    ``hashed_rows`` (``df`` by default) is what the hash grouping reads: ``df`` with an
+    observer attached, when the row-level checks are counted in the same pass.
 
     Why hashes first: grouping every row by a 64-bit hash of its key shuffles eight bytes a
     row instead of the key (64-character record ids), and on a sound table no hash repeats,
@@ -263,7 +333,8 @@ def repeated_keys(df: DataFrame, key: tuple[str, ...]) -> DataFrame | None:
     hashed = F.xxhash64(*[F.col(f"`{c}`") for c in key])
     candidates = [
         row[0]
-        for row in df.groupBy(hashed.alias("_h"))
+        for row in (df if hashed_rows is None else hashed_rows)
+        .groupBy(hashed.alias("_h"))
         .count()
         .filter("count > 1")
         .select("_h")
@@ -350,12 +421,23 @@ def _examples(flagged: DataFrame) -> dict[str, tuple[str, ...]]:
     return {check: tuple(sorted(js)) for check, js in out.items()}
 
 
-def table_version(spark: SparkSession, uri: str) -> int | None:
-    from delta.tables import DeltaTable
+def table_version(settings: Settings, uri: str) -> int | None:
+    """The table's newest Delta version, or None when there is no Delta table at ``uri``.
 
-    if not DeltaTable.isDeltaTable(spark, uri):
+    Read from the Delta log with delta-rs: Spark's ``DeltaTable.history`` runs a Spark job
+    per table for one number.
+    """
+    from deltalake import DeltaTable
+    from deltalake.exceptions import TableNotFoundError
+
+    from lakehouse.reader import LakeReader
+
+    delta_uri = "s3://" + uri[len("s3a://") :] if uri.startswith("s3a://") else uri
+    options = LakeReader(settings).storage_options() or None
+    try:
+        return int(DeltaTable(delta_uri, storage_options=options, without_files=True).version())
+    except TableNotFoundError:
         return None
-    return int(DeltaTable.forPath(spark, uri).history(1).collect()[0]["version"])
 
 
 def scoped_rows(

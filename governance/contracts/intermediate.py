@@ -252,6 +252,8 @@ class RecordDispositions(DataFrameModel):
     field: S = column()
     # A duplicate's key: an officer's staff number for HR records.
     value: S = column("pseudonymized")
+    # The record's bronze batch: the watermark of the incremental run.
+    batch_id: BIG = column(nullable=False)
 
     class Config:
         unique = ["source_table", "record_id"]

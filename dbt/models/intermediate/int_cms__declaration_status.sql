@@ -1,8 +1,7 @@
 -- Rule 1: each declaration's MRN and its latest status from the responses. A rejection of a
 -- resent duplicate (error DUP) answers the copy, not the declaration, so it does not count.
 -- Incremental per LRN (macros/touched_lrns.sql); batch_id is the LRN's latest response batch.
-{{ config(materialized='incremental', incremental_strategy='merge', unique_key='lrn',
-          on_schema_change='append_new_columns') }}
+{{ config(materialized='incremental', incremental_strategy='merge', unique_key='lrn') }}
 with {% if is_incremental() -%}
 touched as ({{ touched_lrns([ref('stg_cms__responses')]) }}),
 {% endif -%}

@@ -4,8 +4,7 @@
 -- Incremental per LRN (macros/touched_lrns.sql): a night recomputes the LRNs of its batches
 -- (declarations and their tax lines, responses and theirs, payments); batch_id is the
 -- current declaration version's.
-{{ config(materialized='incremental', incremental_strategy='merge', unique_key='lrn',
-          on_schema_change='append_new_columns') }}
+{{ config(materialized='incremental', incremental_strategy='merge', unique_key='lrn') }}
 with {% if is_incremental() -%}
 touched as ({{ touched_lrns([ref('stg_cms__declarations'), ref('stg_cms__responses'),
                              ref('int_erp__payments')]) }}),

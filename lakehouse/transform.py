@@ -116,12 +116,16 @@ def register_functions(spark: SparkSession, settings: Settings) -> None:
     spark.udf.register("lakehouse_pseudonym_test", make_pseudonym(UNIT_TEST_KEY), "string")
 
 
-def dbt_vars(settings: Settings) -> dict[str, Any]:
-    """The settings the dbt project reads as vars."""
-    return {
+def dbt_vars(settings: Settings, tested_through: int | None = None) -> dict[str, Any]:
+    """The settings the dbt project reads as vars, and the bronze batch through which the
+    staging tables were already tested (their data tests then check only later batches)."""
+    out: dict[str, Any] = {
         "lake_root": settings.lake_root.rstrip("/"),
         "national_currency": national_currency(settings),
     }
+    if tested_through is not None:
+        out["tested_through_batch"] = tested_through
+    return out
 
 
 def dbt_args(
@@ -132,6 +136,7 @@ def dbt_args(
     full_refresh: bool = False,
     unit_tests: bool = True,
     extra: list[str] | None = None,
+    tested_through: int | None = None,
 ) -> list[str]:
     """The argument list for dbtRunner (testable without running dbt)."""
     state = local_state_dir(settings) / "dbt"
@@ -146,7 +151,7 @@ def dbt_args(
         "--log-path",
         str(state / "logs"),
         "--vars",
-        json.dumps(dbt_vars(settings)),
+        json.dumps(dbt_vars(settings, tested_through)),
     ]
     if select:
         args += ["--select", *select]
@@ -167,6 +172,7 @@ def run_dbt(
     unit_tests: bool = True,
     extra: list[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    tested_through: int | None = None,
 ) -> dict[str, str]:
     """Run one dbt command in this process on ``spark``; node -> status, or TransformError."""
     from dbt.cli.main import dbtRunner
@@ -187,6 +193,7 @@ def run_dbt(
         full_refresh=full_refresh,
         unit_tests=unit_tests,
         extra=extra,
+        tested_through=tested_through,
     )
     result = dbtRunner(callbacks=[on_event]).invoke([*args, "--quiet", "--no-use-colors"])
     if result.exception is not None:
@@ -222,8 +229,13 @@ def transform(
 
     ``unit_tests=False`` leaves dbt's unit tests out (the nightly run): they test the SQL on
     literal rows, so they belong to development and CI, and a production run would only pay
-    their planning and per-input catalog lookups again. Data tests always run.
+    their planning and per-input catalog lookups again. Data tests always run; the staging
+    tables' ones on the batches after the last complete, successful run (see
+    :func:`last_tested_batch`), which is recorded only then.
     """
+    from lakehouse.ingest.bronze import committed_through
+
+    bronze_through = committed_through(settings)
     nodes = run_dbt(
         spark,
         settings,
@@ -232,9 +244,36 @@ def transform(
         full_refresh=full_refresh,
         unit_tests=unit_tests,
         progress=progress,
+        tested_through=None if full_refresh else last_tested_batch(settings, bronze_through),
     )
+    if not select:
+        marker = _tested_marker(settings)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(f"{bronze_through}\n")
     rebuilt = any(n.endswith(".record_dispositions") for n in nodes)
     return TransformResult(nodes=nodes, reconciliation=reconcile(spark) if rebuilt else None)
+
+
+def _tested_marker(settings: Settings) -> Path:
+    return local_state_dir(settings) / "dbt" / "tested_through_batch"
+
+
+def last_tested_batch(settings: Settings, bronze_through: int) -> int | None:
+    """The bronze batch through which staging was built and tested by a complete run that
+    succeeded, or None (test everything): no such run yet, or a marker beyond bronze's own
+    batches (the lake was re-created under the same state directory).
+
+    Why the staging tables' data tests may skip earlier batches: each staging table is a
+    merge on its key, so a new row either updates the row of its key or is inserted; the key
+    stays unique and non-null over the whole table when it is so among the new rows (two new
+    rows matching one old row make Delta's MERGE fail). A failed run records nothing, so its
+    rows are tested again by the next run.
+    """
+    try:
+        recorded = int(_tested_marker(settings).read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    return recorded if recorded <= bronze_through else None
 
 
 def reconcile(spark: SparkSession) -> list[dict[str, Any]]:

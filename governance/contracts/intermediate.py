@@ -135,6 +135,9 @@ class DeclarationStatusColumns(DataFrameModel):
 class IntCmsDeclarationStatus(DeclarationStatusColumns):
     """One row per LRN Customs answered."""
 
+    # The LRN's latest response batch: the watermark of the per-LRN incremental run.
+    batch_id: BIG = column(nullable=False)
+
     class Config:
         unique = ["lrn"]
         metadata = {"owner": OWNER, "source_system": "cms"}
@@ -229,6 +232,8 @@ class IntRevenueDeclarations(DataFrameModel):
     last_value_date: D = column()
     # Tax lines no exchange rate converts: named here, left out of the sums.
     revenue_flags: ARR_S = column(nullable=False)
+    # The current declaration version's batch: the watermark of the per-LRN incremental run.
+    batch_id: BIG = column(nullable=False)
 
     class Config:
         unique = ["lrn"]
@@ -247,6 +252,8 @@ class RecordDispositions(DataFrameModel):
     field: S = column()
     # A duplicate's key: an officer's staff number for HR records.
     value: S = column("pseudonymized")
+    # The record's bronze batch: the watermark of the incremental run.
+    batch_id: BIG = column(nullable=False)
 
     class Config:
         unique = ["source_table", "record_id"]

@@ -739,6 +739,23 @@ def _append(df: DataFrame, uri: str, app_id: str, version: int) -> None:
     )
 
 
+def committed_through(settings: Settings) -> int:
+    """The highest batch id up to which every bronze batch is committed (0 on a new lake).
+
+    A batch still open (planned, not committed: an interrupted ingest resumes it) and every
+    later one are above it, so whatever reads "batches above N" later still finds them. A lake
+    without a file log has no batch: 0, and the caller's own checks name what is missing.
+    """
+    from deltalake.exceptions import TableNotFoundError as DeltaTableMissing
+
+    try:
+        log = read_rows(settings, FILE_LOG.name, ["batch_id", "status"]).to_pylist()
+    except DeltaTableMissing:
+        return 0
+    last, open_batch = _log_state(log)
+    return last if open_batch is None else open_batch - 1
+
+
 def _log_state(log: list[dict[str, Any]]) -> tuple[int, int | None]:
     """(highest batch id, oldest batch planned but never committed) of the file log's rows."""
     done: dict[int, bool] = {}

@@ -5,15 +5,20 @@
 --               a change (4) or replacement (5) once a later CUSRES accepted it (status 1))
 --   superseded  an older version, or an amendment no response accepted (yet)
 -- One pass over the staged messages (windows, not three CTEs read again and unioned).
-with d as (
+-- Incremental per LRN (macros/touched_lrns.sql): a night recomputes the LRNs of its batches.
+{{ config(materialized='incremental', incremental_strategy='merge', unique_key='record_id') }}
+with {% if is_incremental() -%}
+touched as ({{ touched_lrns([ref('stg_cms__declarations'), ref('stg_cms__responses')]) }}),
+{% endif -%}
+d as (
     select *,
         case when lrn is null then 'missing_lrn'
              when issue_datetime is null then 'missing_issue_datetime' end as reject_rule
-    from {{ ref('stg_cms__declarations') }}
+    from {{ lrn_scoped(ref('stg_cms__declarations')) }}
 ),
 acceptance as (
     select lrn, max(issue_datetime) as last_accepted_at
-    from {{ ref('stg_cms__responses') }}
+    from {{ lrn_scoped(ref('stg_cms__responses')) }}
     where status_code = '1'
     group by lrn
 ),

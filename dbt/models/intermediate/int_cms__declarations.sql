@@ -1,14 +1,19 @@
 -- One row per current declaration: the current version's header, its MRN and latest status,
 -- and (rule 3) its invoice amount in the national currency.
-with cur as (
-    select s.* from {{ ref('stg_cms__declarations') }} s
+-- Incremental per LRN (macros/touched_lrns.sql): a night recomputes the LRNs of its batches.
+{{ config(materialized='incremental', incremental_strategy='merge', unique_key='lrn') }}
+with {% if is_incremental() -%}
+touched as ({{ touched_lrns([ref('stg_cms__declarations'), ref('stg_cms__responses')]) }}),
+{% endif -%}
+cur as (
+    select s.* from {{ lrn_scoped(ref('stg_cms__declarations')) }} s
     join {{ ref('int_cms__declaration_versions') }} v
       on v.record_id = s.record_id and v.disposition = 'current'
 ),
 counts as (
     select lrn, count(*) filter (where disposition in ('current', 'superseded')) as n_versions,
         count(*) filter (where disposition = 'duplicate') as n_resent
-    from {{ ref('int_cms__declaration_versions') }} group by lrn
+    from {{ lrn_scoped(ref('int_cms__declaration_versions')) }} group by lrn
 ),
 -- The reference rate joined onto the current versions themselves (not a second CTE joined
 -- back by record_id): the staged declarations are read once.
@@ -35,4 +40,4 @@ select
     concat(coalesce(cur.bronze_flags, array()), cur.fx_flags) as flags, cur.batch_id
 from fx cur
 join counts on counts.lrn = cur.lrn
-left join {{ ref('int_cms__declaration_status') }} st on st.lrn = cur.lrn
+left join {{ lrn_scoped(ref('int_cms__declaration_status')) }} st on st.lrn = cur.lrn

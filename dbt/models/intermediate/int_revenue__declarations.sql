@@ -1,7 +1,15 @@
 -- Rule 7: per current declaration, duty and taxes assessed (as declared, and as Customs
 -- assessed them in its latest response with taxes) against money collected (ERP payments net
 -- of refunds; receipts only acknowledge a payment), all in the national currency.
-with decl as (select * from {{ ref('int_cms__declarations') }}),
+-- Incremental per LRN (macros/touched_lrns.sql): a night recomputes the LRNs of its batches
+-- (declarations and their tax lines, responses and theirs, payments); batch_id is the
+-- current declaration version's.
+{{ config(materialized='incremental', incremental_strategy='merge', unique_key='lrn') }}
+with {% if is_incremental() -%}
+touched as ({{ touched_lrns([ref('stg_cms__declarations'), ref('stg_cms__responses'),
+                             ref('int_erp__payments')]) }}),
+{% endif -%}
+decl as (select * from {{ lrn_scoped(ref('int_cms__declarations')) }}),
 -- A tax line in the national currency counts as is; in the invoice's currency at the
 -- declaration's rate; in any other currency at the dated reference rate. A line no rate
 -- converts is never dropped silently: revenue_flags names it.
@@ -38,7 +46,7 @@ assessed_lines as (
     from (
         select *, first_value(record_id) over (
             partition by lrn order by issue_datetime desc, record_id) as latest_record_id
-        from {{ ref('stg_cms__response_tax_lines') }}
+        from {{ lrn_scoped(ref('stg_cms__response_tax_lines')) }}
     ) t
     {{ reference_rate_join('xr', 't.currency', 't.issue_datetime') }}
     where t.record_id = t.latest_record_id
@@ -56,7 +64,7 @@ money_lines as (
     select p.lrn, p.kind, p.amount, p.currency, p.value_date,
         case when p.currency is null or p.currency = '{{ var("national_currency") }}' then p.amount
              else p.amount * xr.rate end as amount_national
-    from {{ ref('int_erp__payments') }} p
+    from {{ lrn_scoped(ref('int_erp__payments')) }} p
     {{ reference_rate_join('xr', 'p.currency', 'p.value_date') }}
     where p.disposition = 'kept'
 ),
@@ -83,7 +91,8 @@ select d.lrn, d.mrn, d.office_code, d.issue_date,
     (coalesce(m.paid, 0) - coalesce(m.refunded, 0)) - coalesce(a.amount, x.amount, 0)
         > {{ var('payment_tolerance') }} as overpaid,
     m.last_value_date,
-    concat(coalesce(x.flags, array()), coalesce(a.flags, array()), coalesce(m.flags, array())) as revenue_flags
+    concat(coalesce(x.flags, array()), coalesce(a.flags, array()), coalesce(m.flags, array())) as revenue_flags,
+    d.batch_id
 from decl d
 left join declared x on x.lrn = d.lrn
 left join assessed a on a.lrn = d.lrn

@@ -53,15 +53,15 @@ def pseudonym_key() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def built_lake(spark, run_dir: Path, pseudonym_key: str):
-    """Two simulated days: day 1 ingested and its incremental models built (staging and the
-    per-key rule models), day 2 ingested and everything built incrementally on top, so every
-    incremental model's merge branch runs here."""
+    """Two simulated days: day 1 ingested and its incremental models built (staging, the
+    per-key and per-LRN rule models, with the seeds those read), day 2 ingested and everything
+    built incrementally on top, so every incremental model's merge branch runs here."""
     from lakehouse.transform import transform
 
     root = (run_dir / "dbt-lake").resolve()
     with override_settings(lake_root=root.as_uri()) as settings:
         first = simulate_and_ingest(spark, settings, DAY_1, 200, seed=11)
-        transform(spark, settings, select=["config.materialized:incremental"])
+        transform(spark, settings, select=["resource_type:seed", "config.materialized:incremental"])
         second = simulate_and_ingest(spark, settings, DAY_2, 200, seed=12)
         result = transform(spark, settings)
         yield settings, result, [first, second]

@@ -19,6 +19,7 @@ from lakehouse.transform import (
     make_pseudonym,
     national_currency,
     pseudonym_key,
+    last_tested_batch,
 )
 
 pytestmark = pytest.mark.unit
@@ -96,6 +97,30 @@ def test_nightly_build_leaves_unit_tests_out(tmp_path) -> None:
     settings = load_settings({"LAKEHOUSE_LAKE_ROOT": str(tmp_path / "lake")})
     args = dbt_args(settings, unit_tests=False)
     assert args[args.index("--exclude-resource-type") + 1] == "unit_test"
+
+
+def test_staging_tests_scope_is_passed_only_when_known(tmp_path) -> None:
+    settings = load_settings({"LAKEHOUSE_LAKE_ROOT": str(tmp_path / "lake")})
+    scoped = json.loads((a := dbt_args(settings, tested_through=7))[a.index("--vars") + 1])
+    assert scoped["tested_through_batch"] == 7
+    whole = json.loads((a := dbt_args(settings))[a.index("--vars") + 1])
+    assert "tested_through_batch" not in whole
+
+
+@pytest.mark.parametrize(
+    ("marker", "bronze_through", "expected"),
+    [(None, 9, None), ("5\n", 9, 5), ("9", 9, 9), ("12\n", 9, None), ("junk", 9, None)],
+)
+def test_staging_is_tested_again_unless_a_complete_run_recorded_it(
+    tmp_path, marker: str | None, bronze_through: int, expected: int | None
+) -> None:
+    """No marker (first or failed run) or one beyond bronze (a re-created lake): test all."""
+    settings = load_settings({"LAKEHOUSE_LAKE_ROOT": str(tmp_path / "lake")})
+    if marker is not None:
+        path = local_state_dir(settings) / "dbt" / "tested_through_batch"
+        path.parent.mkdir(parents=True)
+        path.write_text(marker)
+    assert last_tested_batch(settings, bronze_through) == expected
 
 
 def test_sql_printer_formats() -> None:

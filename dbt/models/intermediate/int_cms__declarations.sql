@@ -2,6 +2,7 @@
 -- and (rule 3) its invoice amount in the national currency.
 -- Incremental per LRN (macros/touched_lrns.sql): a night recomputes the LRNs of its batches.
 {{ config(materialized='incremental', incremental_strategy='merge', unique_key='lrn') }}
+-- depends_on: {{ ref('stg_cms__responses') }}
 with {% if is_incremental() -%}
 touched as ({{ touched_lrns([ref('stg_cms__declarations'), ref('stg_cms__responses')]) }}),
 {% endif -%}

@@ -5,6 +5,7 @@
 -- (declarations and their tax lines, responses and theirs, payments); batch_id is the
 -- current declaration version's.
 {{ config(materialized='incremental', incremental_strategy='merge', unique_key='lrn') }}
+-- depends_on: {{ ref('stg_cms__declarations') }}, {{ ref('stg_cms__responses') }}
 with {% if is_incremental() -%}
 touched as ({{ touched_lrns([ref('stg_cms__declarations'), ref('stg_cms__responses'),
                              ref('int_erp__payments')]) }}),

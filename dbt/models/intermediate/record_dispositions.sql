@@ -9,6 +9,7 @@
 -- leaves this table: update + insert is exact.
 {{ config(materialized='incremental', incremental_strategy='merge',
           unique_key=['source_table', 'record_id']) }}
+-- depends_on: {{ ref('stg_cms__responses') }}
 {%- set watermarks = {} -%}
 {%- if is_incremental() and execute -%}
   {%- for row in run_query('select source_table, max(batch_id) from ' ~ this ~ ' group by source_table') -%}

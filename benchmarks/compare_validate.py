@@ -26,20 +26,23 @@ def _rows(lake: Path, table: str) -> list[dict]:
     return DeltaTable(str(lake / "governance" / table)).to_pyarrow_table().to_pylist()
 
 
-def results(lake: Path) -> dict[tuple[str, str, str], tuple]:
-    """(run id, table, check) -> what the run found for it."""
+def results(lake: Path, prefix: str = "") -> dict[tuple[str, str, str], tuple]:
+    """(run id, table, check) -> what the run found for it (tables starting with ``prefix``)."""
     return {
         (r["run_id"], r["table"], r["check"]): tuple(
             tuple(r[f]) if f == "examples" else r[f] for f in RESULT_FIELDS
         )
         for r in _rows(lake, "dq_results")
+        if r["table"].startswith(prefix)
     }
 
 
-def failed_rows(lake: Path) -> Counter:
+def failed_rows(lake: Path, prefix: str = "") -> Counter:
     """Every copied failing row (run id, table, check, record), with its multiplicity."""
     return Counter(
-        (r["run_id"], r["table"], r["check"], r["record"]) for r in _rows(lake, "dq_failed_rows")
+        (r["run_id"], r["table"], r["check"], r["record"])
+        for r in _rows(lake, "dq_failed_rows")
+        if r["table"].startswith(prefix)
     )
 
 
@@ -48,10 +51,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("baseline", type=Path, help="lake validated by the baseline revision")
     parser.add_argument("current", type=Path, help="lake validated by the tree under test")
+    parser.add_argument("--zone", default="", help="compare only this zone's tables")
     args = parser.parse_args()
-    base, now = results(args.baseline), results(args.current)
+    prefix = f"{args.zone}." if args.zone else ""
+    base, now = results(args.baseline, prefix), results(args.current, prefix)
     differing = sorted(k for k in base.keys() & now.keys() if base[k] != now[k])
-    rows_base, rows_now = failed_rows(args.baseline), failed_rows(args.current)
+    rows_base, rows_now = failed_rows(args.baseline, prefix), failed_rows(args.current, prefix)
     report = {
         "checks_compared": len(base.keys() & now.keys()),
         "only_baseline": sorted(map(list, base.keys() - now.keys()))[:10],

@@ -359,3 +359,16 @@ def test_compiled_checks_count_what_pandera_validation_finds(spark, seeds) -> No
             assert counted[check] == (2 if failed == -1 else failed), (table, check)
         compared += len(expected)
     assert compared >= 10  # the planted defects span nullability, format, range, codes, rules
+
+
+def test_an_empty_table_is_counted_when_spark_drops_the_observer(spark, seeds) -> None:
+    """Zero rows: every check counted (0 of 0), also where Spark optimised the observer away."""
+    from governance.dq.validate import check_table
+
+    contract = contract_for("silver.stg_erp__payments")
+    df = spark.createDataFrame([], schema_of(contract.table))
+    results, errors, failed = check_table(df, contract)
+    assert not errors
+    assert failed is None
+    assert len(results) == len(contract.checks())
+    assert {(r.rows_checked, r.rows_failed) for r in results} == {(0, 0)}

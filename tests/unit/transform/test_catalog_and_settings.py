@@ -16,10 +16,10 @@ from lakehouse.errors import SettingsError
 from lakehouse.settings import load_settings
 from lakehouse.transform import (
     dbt_args,
+    last_tested_batch,
     make_pseudonym,
     national_currency,
     pseudonym_key,
-    last_tested_batch,
 )
 
 pytestmark = pytest.mark.unit

@@ -10,5 +10,6 @@ if [ -x "$root/scripts/nifi_setup.sh" ]; then
 fi
 cd "$root"
 "$root/.venv/bin/ruff" check .
+"$root/.venv/bin/ruff" format --check --exclude "*.md" . # Python only: docs' snippets are prose
 "$root/scripts/iac_check.sh" # checkov + HCL format of terraform/
 exec "$root/.venv/bin/pytest" -p no:cacheprovider "$@"

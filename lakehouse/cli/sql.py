@@ -76,9 +76,7 @@ def chosen_role(args: argparse.Namespace):
     return role(name) if name else None
 
 
-def query(
-    spark, settings, text: str, *, limit: int, role=None
-) -> tuple[list[str], list[tuple]]:
+def query(spark, settings, text: str, *, limit: int, role=None) -> tuple[list[str], list[tuple]]:
     """Columns and at most ``limit`` rows of a query, after pointing the catalog at the lake.
 
     With a ``role``, the query goes through the access gate (denials and masks)."""

@@ -151,6 +151,10 @@ def build(
     if manifest_path.exists():
         done = json.loads(manifest_path.read_text())
         if {k: done.get(k) for k in spec} == spec:
+            # Registered again (a no-op when in place): a copied or moved benchmark lake, or
+            # one whose metastore was lost, still names its own tables.
+            for zone, name in source_tables():
+                register_table(spark, zone, name, (target_root / zone / name).resolve().as_uri())
             return done
     features = read_source(spark, source_root, "gold", "ml_declaration_features")
     factor = F.lit(0.0)

@@ -58,30 +58,44 @@ def _uniform(*columns: Column | str) -> Column:
     return draw.cast("double") / F.lit(float(_UNIFORM_BITS))
 
 
-def copies(features: DataFrame, factor: Column, spread: Sequence[date] = ()) -> DataFrame:
-    """``(lrn, _copy, _shift)``: the copies of each declaration kept for its ``factor``, and
-    how many days each copy's dates move (0, or onto one of the ``spread`` days)."""
-    whole = F.floor(factor)
-    kept = (
-        features.select("lrn", "issue_date", factor.alias("_factor"))
-        .withColumn("_copy", F.explode(F.sequence(F.lit(0), F.ceil("_factor").cast("int") - 1)))
-        .where(
-            (F.col("_copy") < whole.cast("int"))
-            | (_uniform("lrn", "_copy") < F.col("_factor") - whole)
-        )
-    )
-    shift = F.lit(0)
+def plan(features: DataFrame, factor: Column, spread: Sequence[date] = ()) -> DataFrame:
+    """``(lrn, _factor, _days)``: one row per kept source declaration, its factor and how many
+    days each of its copies may move (see :func:`copies`). The SOURCE's size: small enough to
+    broadcast, so no table of the target's size is ever shuffled to be copied."""
+    shift: Column = F.array(F.lit(0))
     if spread:
-        pick = F.floor(_uniform("lrn", "_copy", F.lit("day")) * len(spread)).cast("int")
-        day = F.element_at(F.array(*[F.lit(d) for d in spread]), pick + 1)
-        shift = F.datediff(day, F.col("issue_date"))
-    return kept.select("lrn", "_copy", shift.alias("_shift"))
+        days = F.array(*[F.lit(d) for d in spread])
+        shift = F.transform(days, lambda d: F.datediff(d, F.col("issue_date")))
+    return features.select("lrn", factor.alias("_factor"), shift.alias("_days"))
 
 
-def amplified(table: DataFrame, kept: DataFrame) -> DataFrame:
+def copies(planned: Column | str = "_factor") -> Column:
+    """The copy numbers kept of a row joined to its :func:`plan` row: ``floor(factor)``
+    copies, one more with probability ``factor - floor(factor)`` (a hash of the LRN and the
+    copy number, so a rebuild is identical)."""
+    factor = F.col(planned) if isinstance(planned, str) else planned
+    whole = F.floor(factor).cast("int")
+    return F.filter(
+        F.sequence(F.lit(0), F.ceil(factor).cast("int") - 1),
+        lambda c: (c < whole) | (_uniform("lrn", c) < factor - F.floor(factor)),
+    )
+
+
+def _shift(days: Column) -> Column:
+    """The days a copy's dates move: 0, or onto one of the spread days drawn evenly."""
+    pick = F.floor(_uniform("lrn", "_copy", F.lit("day")) * F.size(days)).cast("int")
+    return F.coalesce(F.element_at(days, pick + 1), F.lit(0))
+
+
+def amplified(table: DataFrame, planned: DataFrame) -> DataFrame:
     """The rows of ``table`` for every kept copy of their declaration, ids made unique and
-    issue dates moved by the copy's shift."""
-    joined = table.join(kept, "lrn")
+    issue dates moved by the copy's shift.
+
+    Why the copies are exploded AFTER a broadcast join with the source-sized plan (rather
+    than joining the table to an exploded list of copies): the table is then read once and
+    streamed, never shuffled (at 1,000,000 the tax lines alone are about 5.5 million rows)."""
+    joined = table.join(F.broadcast(planned), "lrn").select("*", F.explode(copies()).alias("_copy"))
+    joined = joined.withColumn("_shift", _shift(F.col("_days")))
     fixed = {
         c: F.when(F.col("_copy") == 0, F.col(c))
         .otherwise(F.concat(F.col(c), F.lit("-"), F.col("_copy").cast("string")))
@@ -136,6 +150,10 @@ def build(
     if manifest_path.exists():
         done = json.loads(manifest_path.read_text())
         if {k: done.get(k) for k in spec} == spec:
+            # Registered again (a no-op when in place): a copied or moved benchmark lake, or
+            # one whose metastore was lost, still names its own tables.
+            for zone, name in source_tables():
+                register_table(spark, zone, name, (target_root / zone / name).resolve().as_uri())
             return done
     features = read_source(spark, source_root, "gold", "ml_declaration_features")
     factor = F.lit(0.0)
@@ -143,23 +161,25 @@ def build(
         factor = F.when(F.col("issue_date") == F.lit(day).cast("date"), F.lit(value)).otherwise(
             factor
         )
-    kept = copies(features.where(factor > 0), factor, spread).cache()
+    planned = plan(features.where(factor > 0), factor, spread).cache()
     rows = {}
     for zone, name in source_tables():
         source = read_source(spark, source_root, zone, name)
-        out = amplified(source, kept) if "lrn" in source.columns else source
+        out = amplified(source, planned) if "lrn" in source.columns else source
         uri = (target_root / zone / name).resolve().as_uri()
         out.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(uri)
         register_table(spark, zone, name, uri)
         rows[f"{zone}.{name}"] = spark.read.format("delta").load(uri).count()
-    _amplify_truth(spark, source_root, target_root, kept)
-    kept.unpersist()
+    _amplify_truth(spark, source_root, target_root, planned)
+    planned.unpersist()
     manifest = {**spec, "rows": rows}
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
 
 
-def _amplify_truth(spark: SparkSession, source_root: Path, target_root: Path, kept) -> None:
+def _amplify_truth(
+    spark: SparkSession, source_root: Path, target_root: Path, planned: DataFrame
+) -> None:
     """The simulator's ground truth of the kept copies (read only by the evaluation)."""
     truth = sorted((source_root / "simulator" / "ground_truth").glob("*/declarations.parquet"))
     folder = target_root / "simulator" / "ground_truth" / "amplified"
@@ -167,7 +187,7 @@ def _amplify_truth(spark: SparkSession, source_root: Path, target_root: Path, ke
     if not truth:
         return
     source = spark.read.parquet(*[str(p) for p in truth])
-    amplified(source, kept).write.parquet(str(folder / "declarations.parquet"))
+    amplified(source, planned).write.parquet(str(folder / "declarations.parquet"))
 
 
 def factor_for(total: int, target: int) -> float:

@@ -14,14 +14,6 @@
 -- windows, the costly part, run over the affected trips' events only. batch_id is the
 -- trip's newest event batch: the model's watermark.
 {{ config(materialized='incremental', incremental_strategy='merge', unique_key='trip_id') }}
-{#- A CTE restricted to the affected trips on an incremental run, else all of it. -#}
-{%- macro scoped(cte) -%}
-{%- if is_incremental() -%}
-(select /*+ BROADCAST(a) */ x.* from {{ cte }} x left semi join affected a on a.trip_id = x.trip_id)
-{%- else -%}
-{{ cte }}
-{%- endif -%}
-{%- endmacro %}
 with e as (
     select trip_id, event_id, event_type, event_time, latitude, longitude, speed_kmh,
         mrn, device_id, vehicle_id, office_of_departure, office_of_destination, batch_id,
@@ -123,8 +115,8 @@ ordered as (
                 rows between unbounded preceding and 1 preceding) end as prev_position_time,
         first_value(latitude) over wa as start_lat, first_value(longitude) over wa as start_lon,
         last_value(latitude) over wa as end_lat, last_value(longitude) over wa as end_lon
-    from {{ scoped('e') }} e
-    left join {{ scoped('covered') }} cv on cv.trip_id = e.trip_id and cv.cy = e.cy and cv.cx = e.cx
+    from {{ affected_trips_only('e') }} e
+    left join {{ affected_trips_only('covered') }} cv on cv.trip_id = e.trip_id and cv.cy = e.cy and cv.cx = e.cx
     window w as (partition by e.trip_id order by event_time, event_id),
            wa as (partition by e.trip_id order by event_time, event_id
                   rows between unbounded preceding and unbounded following)
@@ -179,7 +171,7 @@ trips as (
 ),
 off_corridor as (
     select trip_id, count_if(not on_corridor) as off_cells
-    from {{ scoped('covered') }} group by trip_id
+    from {{ affected_trips_only('covered') }} group by trip_id
 )
 select t.trip_id, t.mrn, t.device_id, t.vehicle_id, t.office_of_departure,
     t.office_of_destination, t.started_at, t.ended_at, t.n_events, t.distance_km,

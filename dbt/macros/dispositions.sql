@@ -14,7 +14,7 @@ touched as (
     where batch_id > (select coalesce(max(batch_id), -1) from {{ this }})
 ),
 scoped as (
-    select r.* from {{ relation }} r
+    select /*+ BROADCAST(t) */ r.* from {{ relation }} r
     left semi join touched t
       on {% for k in keys %}r.{{ k }} <=> t.{{ k }}{{ ' and ' if not loop.last }}{% endfor %}
 ),
@@ -39,3 +39,10 @@ select *,
     end as disposition_rule
 from ranked
 {%- endmacro %}
+
+{#- Why the incremental branches broadcast their touched keys (`/*+ BROADCAST(t) */` on the
+    semi joins): Spark estimates `batch_id > (max of this table)` over a Delta table at the
+    table's whole size, so without the hint it plans a sort-merge join and shuffles and sorts
+    every row of the full input (all columns) only to keep one night's keys. Broadcast, the
+    full input is scanned and filtered where it lies. A night's keys are a few tens of
+    thousands of short strings; Delta's merge then materializes that small result once. -#}

@@ -22,10 +22,12 @@
 
 {#- A relation restricted to the touched LRNs on an incremental run (null-safe: rejected rows
     without an LRN are recomputed together, as the full build's windows group them), else the
-    whole relation. Needs a `touched` CTE (touched_lrns) in the same query. -#}
+    whole relation. Needs a `touched` CTE (touched_lrns) in the same query.
+
+    The touched keys are broadcast (the note at the end of macros/dispositions.sql: why). -#}
 {% macro lrn_scoped(relation, key='lrn') -%}
 {%- if is_incremental() -%}
-(select r.* from {{ relation }} r left semi join touched t on r.{{ key }} <=> t.lrn)
+(select /*+ BROADCAST(t) */ r.* from {{ relation }} r left semi join touched t on r.{{ key }} <=> t.lrn)
 {%- else -%}
 {{ relation }}
 {%- endif -%}

@@ -208,6 +208,9 @@ class IntTariffLines(TariffLineColumns):
 class IntEctsTrips(TransitTripColumns):
     """Rule 6: one row per transit trip."""
 
+    # The trip's newest event batch: the watermark of the incremental run.
+    batch_id: BIG = column(nullable=False)
+
     class Config:
         metadata = {"owner": "customs-transit", "source_system": "ects"}
 

@@ -8,7 +8,7 @@ touched as ({{ touched_lrns([ref('stg_cms__declarations'), ref('stg_cms__respons
 {% endif -%}
 cur as (
     select s.* from {{ lrn_scoped(ref('stg_cms__declarations')) }} s
-    join {{ ref('int_cms__declaration_versions') }} v
+    join {{ lrn_scoped(ref('int_cms__declaration_versions')) }} v
       on v.record_id = s.record_id and v.disposition = 'current'
 ),
 counts as (

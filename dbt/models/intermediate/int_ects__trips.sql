@@ -7,9 +7,16 @@
 -- before the windows, and every window shares one partitioning (the trip) and one order, so
 -- the events are shuffled and sorted once; stops are runs found by a running count and timed
 -- by a window, not by a second aggregate over the same events.
+--
+-- Incremental (a Delta merge on trip_id): a night recomputes the trips its new events touch
+-- and the few older trips whose corridor they change (the `affected` CTE says which, and why
+-- that set is exact); the corridor itself is still counted over every trip, but the per-event
+-- windows, the costly part, run over the affected trips' events only. batch_id is the
+-- trip's newest event batch: the model's watermark.
+{{ config(materialized='incremental', incremental_strategy='merge', unique_key='trip_id') }}
 with e as (
     select trip_id, event_id, event_type, event_time, latitude, longitude, speed_kmh,
-        mrn, device_id, vehicle_id, office_of_departure, office_of_destination,
+        mrn, device_id, vehicle_id, office_of_departure, office_of_destination, batch_id,
         cast(floor(latitude * 111.0 / {{ var('corridor_deviation_km') }}) as bigint) as cy,
         cast(floor(longitude * 111.0 / {{ var('corridor_deviation_km') }}) as bigint) as cx
     from {{ ref('int_ects__events') }}
@@ -44,6 +51,59 @@ covered as (
      and v.office_of_destination <=> c.office_of_destination
      and v.cy = c.cy and v.cx = c.cx
 ),
+{% if is_incremental() -%}
+-- The trips whose row may differ from the one this table holds. New events only add cells
+-- to trips (the kept copy of an event is its first), so coverage counts only grow, and an
+-- older trip's row changes only through its corridor: (a) a cell of it that no other
+-- untouched trip covers (n_covering minus the touched trips covering it is 1: only itself)
+-- and a touched trip now covers; (b) its office pair's trip count going from one to more
+-- (only if at most one untouched trip has cells there). Everything else about a trip reads
+-- its own events only.
+touched as (
+    select distinct trip_id from {{ ref('int_ects__events') }}
+    where batch_id > (select coalesce(max(batch_id), -1) from {{ this }})
+),
+touched_cells as (
+    select /*+ BROADCAST(t) */ c.* from cells c left semi join touched t on t.trip_id = c.trip_id
+),
+touched_coverage as (
+    select office_of_departure, office_of_destination, cy + dy as cy, cx + dx as cx,
+        count(distinct trip_id) as n_touched
+    from touched_cells
+    lateral view explode(array(-1, 0, 1)) ny as dy
+    lateral view explode(array(-1, 0, 1)) nx as dx
+    group by office_of_departure, office_of_destination, cy + dy, cx + dx
+),
+touched_pairs as (
+    select p.office_of_departure, p.office_of_destination
+    from pair_trips p
+    join (
+        select office_of_departure, office_of_destination, count(distinct trip_id) as n_touched
+        from touched_cells group by office_of_departure, office_of_destination
+    ) t on t.office_of_departure <=> p.office_of_departure
+       and t.office_of_destination <=> p.office_of_destination
+    where p.n_trips - t.n_touched <= 1
+),
+affected as (
+    select trip_id from touched
+    union
+    select c.trip_id
+    from cells c
+    join coverage v
+      on v.office_of_departure <=> c.office_of_departure
+     and v.office_of_destination <=> c.office_of_destination
+     and v.cy = c.cy and v.cx = c.cx
+    join touched_coverage tc
+      on tc.office_of_departure <=> c.office_of_departure
+     and tc.office_of_destination <=> c.office_of_destination
+     and tc.cy = c.cy and tc.cx = c.cx
+    where v.n_covering - tc.n_touched = 1
+    union
+    select t.trip_id from {{ this }} t
+    join touched_pairs p on p.office_of_departure <=> t.office_of_departure
+        and p.office_of_destination <=> t.office_of_destination
+),
+{% endif -%}
 ordered as (
     select e.*, cv.on_corridor,
         lag(latitude) over w as prev_lat, lag(longitude) over w as prev_lon,
@@ -55,8 +115,8 @@ ordered as (
                 rows between unbounded preceding and 1 preceding) end as prev_position_time,
         first_value(latitude) over wa as start_lat, first_value(longitude) over wa as start_lon,
         last_value(latitude) over wa as end_lat, last_value(longitude) over wa as end_lon
-    from e
-    left join covered cv on cv.trip_id = e.trip_id and cv.cy = e.cy and cv.cx = e.cx
+    from {{ affected_trips_only('e') }} e
+    left join {{ affected_trips_only('covered') }} cv on cv.trip_id = e.trip_id and cv.cy = e.cy and cv.cx = e.cx
     window w as (partition by e.trip_id order by event_time, event_id),
            wa as (partition by e.trip_id order by event_time, event_id
                   rows between unbounded preceding and unbounded following)
@@ -96,6 +156,7 @@ trips as (
         max(mrn) as mrn, max(device_id) as device_id, max(vehicle_id) as vehicle_id,
         max(office_of_departure) as office_of_departure,
         max(office_of_destination) as office_of_destination,
+        max(batch_id) as batch_id,
         min(event_time) as started_at, max(event_time) as ended_at,
         count(*) as n_events,
         cast(sum(step_km) as decimal(18,3)) as distance_km,
@@ -109,7 +170,8 @@ trips as (
     from steps group by trip_id
 ),
 off_corridor as (
-    select trip_id, count_if(not on_corridor) as off_cells from covered group by trip_id
+    select trip_id, count_if(not on_corridor) as off_cells
+    from {{ affected_trips_only('covered') }} group by trip_id
 )
 select t.trip_id, t.mrn, t.device_id, t.vehicle_id, t.office_of_departure,
     t.office_of_destination, t.started_at, t.ended_at, t.n_events, t.distance_km,
@@ -121,7 +183,8 @@ select t.trip_id, t.mrn, t.device_id, t.vehicle_id, t.office_of_departure,
     t.n_seal_breaks_outside > 0 as anomaly_seal_opened_outside_approved_place,
     coalesce(p.n_trips > 1 and o.off_cells > 0, false) as anomaly_route_deviation,
     t.n_long_stops > 0 as anomaly_long_stop,
-    t.max_gap_min > {{ var('silent_device_minutes') }} as anomaly_device_silent
+    t.max_gap_min > {{ var('silent_device_minutes') }} as anomaly_device_silent,
+    t.batch_id
 from trips t
 left join pair_trips p on p.office_of_departure <=> t.office_of_departure
     and p.office_of_destination <=> t.office_of_destination

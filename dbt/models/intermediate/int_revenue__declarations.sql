@@ -24,7 +24,8 @@ declared_lines as (
     -- (A window, not a NOT EXISTS over the same table: the tax lines are read once.)
     from (
         select *, bool_or(level = 'item') over (partition by record_id) as has_item_lines
-        from {{ ref('stg_cms__declaration_tax_lines') }}
+        -- scoped too: a message's tax lines carry its LRN, so the window sees whole messages
+        from {{ lrn_scoped(ref('stg_cms__declaration_tax_lines')) }}
     ) t
     join decl d on d.record_id = t.record_id
     {{ reference_rate_join('xr', 't.currency', 'd.issue_date') }}

@@ -17,7 +17,9 @@
   {%- endfor -%}
 {%- endif %}
 {%- set w = watermarks.get('cms_declarations') %}
-select record_id, 'cms_declarations' as source_table, disposition, rule, field, value, batch_id
+-- The touched keys are broadcast (macros/dispositions.sql: why).
+select {% if is_incremental() %}/*+ BROADCAST(t) */ {% endif -%}
+    record_id, 'cms_declarations' as source_table, disposition, rule, field, value, batch_id
 from {{ ref('int_cms__declaration_versions') }} m
 {%- if is_incremental() %}
 left semi join (
@@ -37,7 +39,8 @@ left semi join (
     ('int_hr__shifts', 'hr_shifts', 'shift_id', 'shift_id')] %}
 {%- set w = watermarks.get(table) %}
 union all
-select record_id, '{{ table }}', disposition, disposition_rule,
+select {% if is_incremental() %}/*+ BROADCAST(t) */ {% endif -%}
+    record_id, '{{ table }}', disposition, disposition_rule,
     coalesce(reject_field, case when disposition <> 'kept' then '{{ key }}' end),
     case when disposition = 'duplicate' then cast({{ key }} as string) end,
     batch_id

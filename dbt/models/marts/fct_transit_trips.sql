@@ -7,6 +7,7 @@ with decl as (
     from {{ ref('int_cms__declarations') }}
     where mrn is not null
 )
-select t.*, d.lrn, d.importer_id, d.declarant_id
+-- batch_id is int_ects__trips' incremental watermark, not a fact of the trip.
+select t.* except (batch_id), d.lrn, d.importer_id, d.declarant_id
 from {{ ref('int_ects__trips') }} t
 left join decl d on d.mrn = t.mrn and d.nth = 1

@@ -34,6 +34,7 @@ from governance.contracts import Contract, contracts
 from governance.contracts.base import CheckSpec
 from governance.contracts.config import load_thresholds, thresholds_path
 from governance.dq.results import FAILED_ROWS_DDL, RESULTS_DDL, CheckResult
+from governance.dq.scan import TableVersion, newest_value, open_version, read_version
 from lakehouse.errors import LakehouseError
 from lakehouse.settings import Settings
 
@@ -100,24 +101,26 @@ def validate(
     plans = []
     for contract in select_contracts(zone, table):
         uri = settings.table_uri(contract.zone, contract.table.split(".", 1)[1])
-        plans.append((contract, uri, table_version(settings, uri)))
+        plans.append((contract, open_version(settings, uri)))
     run = ValidationRun(_run_id(plans, day), datetime.now(UTC))
-    present = []
-    for contract, uri, version in plans:
-        if version is None:
+    present: list[tuple[Contract, TableVersion]] = []
+    for contract, opened in plans:
+        if opened is None:
             run.skipped[contract.table] = "table does not exist yet"
         else:
             contract.model.to_schema()  # pandera builds (and caches) schemas in one thread
-            present.append((contract, uri, version))
+            present.append((contract, opened))
 
-    def check(plan: tuple[Contract, str, int]) -> tuple[list[CheckResult], dict, DataFrame | None]:
-        contract, uri, version = plan
-        say(f"checking {contract.table} (version {version})")
-        df, scope = scoped_rows(spark, contract, uri, version, day)
-        return check_table(df, contract, version=version, scope=scope)
+    def check(
+        plan: tuple[Contract, TableVersion],
+    ) -> tuple[list[CheckResult], dict, DataFrame | None]:
+        contract, opened = plan
+        say(f"checking {contract.table} (version {opened.version})")
+        df, scope = scoped_rows(spark, contract, opened, day)
+        return check_table(df, contract, version=opened.version, scope=scope)
 
     failed_frames = []
-    for (contract, _uri, _version), (results, errors, failed) in zip(
+    for (contract, _opened), (results, errors, failed) in zip(
         present, _each(spark, check, present, workers), strict=True
     ):
         run.results += results
@@ -421,36 +424,24 @@ def _examples(flagged: DataFrame) -> dict[str, tuple[str, ...]]:
     return {check: tuple(sorted(js)) for check, js in out.items()}
 
 
-def table_version(settings: Settings, uri: str) -> int | None:
-    """The table's newest Delta version, or None when there is no Delta table at ``uri``.
-
-    Read from the Delta log with delta-rs: Spark's ``DeltaTable.history`` runs a Spark job
-    per table for one number.
-    """
-    from deltalake import DeltaTable
-    from deltalake.exceptions import TableNotFoundError
-
-    from lakehouse.reader import LakeReader
-
-    delta_uri = "s3://" + uri[len("s3a://") :] if uri.startswith("s3a://") else uri
-    options = LakeReader(settings).storage_options() or None
-    try:
-        return int(DeltaTable(delta_uri, storage_options=options, without_files=True).version())
-    except TableNotFoundError:
-        return None
-
-
 def scoped_rows(
-    spark: SparkSession, contract: Contract, uri: str, version: int, day: date | None
+    spark: SparkSession, contract: Contract, opened: TableVersion, day: date | None
 ) -> tuple[DataFrame, str]:
-    """The rows to check: the day's batches, else the newest batch, else the whole table."""
+    """The rows to check: the day's batches, else the newest batch, else the whole table.
+
+    The newest batch is found from the version's files with delta-rs when the table is plain
+    (:mod:`governance.dq.scan`), by a Spark query otherwise.
+    """
     from pyspark.sql import functions as F
 
-    df = spark.read.format("delta").option("versionAsOf", version).load(uri)
+    df = read_version(spark, opened)
     if day is not None and contract.received_column:
         return df.filter(F.to_date(F.col(contract.received_column)) == F.lit(day)), f"date={day}"
     if contract.batch_column:
-        newest = df.agg(F.max(F.col(contract.batch_column))).collect()[0][0]
+        if opened.plain:
+            newest = newest_value(opened, contract.batch_column)
+        else:
+            newest = df.agg(F.max(F.col(contract.batch_column))).collect()[0][0]
         if newest is not None:
             return df.filter(F.col(contract.batch_column) == F.lit(newest)), f"batch={newest}"
     return df, "all"
@@ -459,7 +450,8 @@ def scoped_rows(
 def _run_id(plans: list, day: date | None) -> str:
     """Same tables at the same versions, same scope and thresholds: same run id."""
     digest = hashlib.sha256(thresholds_path().read_bytes())
-    for contract, _uri, version in sorted(plans, key=lambda p: p[0].table):
+    for contract, opened in sorted(plans, key=lambda p: p[0].table):
+        version = None if opened is None else opened.version
         digest.update(f"{contract.table}@{version};".encode())
     digest.update(f"day={day}".encode())
     return digest.hexdigest()[:16]

@@ -114,3 +114,16 @@ def newest_value(opened: TableVersion, column: str) -> Any:
     field = ds.field(*column.split("."))
     values = opened.table.to_pyarrow_dataset().to_table(columns={"v": field}).column("v")
     return pc.max(values).as_py() if len(values) else None
+
+
+def query(opened: TableVersion, sql: str) -> list[dict[str, Any]]:
+    """Rows of a DataFusion SQL query on the version (table name ``t``), without a JVM.
+
+    Through SQL rather than Arrow reads of the files: delta-rs's SQL honours deletion
+    vectors, so this is right for any table delta-rs can open.
+    """
+    import pyarrow as pa
+    from deltalake import QueryBuilder
+
+    batches = QueryBuilder().register("t", opened.table).execute(sql)
+    return pa.RecordBatchReader.from_stream(batches).read_all().to_pylist()

@@ -34,7 +34,7 @@ from governance.contracts import Contract, contracts
 from governance.contracts.base import CheckSpec
 from governance.contracts.config import load_thresholds, thresholds_path
 from governance.dq.results import FAILED_ROWS_DDL, RESULTS_DDL, CheckResult
-from governance.dq.scan import TableVersion, newest_value, open_version, read_version
+from governance.dq.scan import TableVersion, newest_value, open_version, query, read_version
 from lakehouse.errors import LakehouseError
 from lakehouse.settings import Settings
 
@@ -464,57 +464,65 @@ def _lit(value: str) -> Column:
 
 
 def _store(spark: SparkSession, settings: Settings, run: ValidationRun, failed: list) -> None:
-    """Replace the run's rows in both tables (one atomic Delta commit each)."""
+    """Replace the run's rows in both tables (at most one atomic Delta commit each)."""
     rows = [r.as_row(run.run_id, run.run_at.replace(tzinfo=None)) for r in run.results]
     results = spark.createDataFrame(rows, RESULTS_DDL)
-    _replace_run(results, settings.table_uri("governance", RESULTS_TABLE), run.run_id, spark)
+    _replace_run(results, settings, RESULTS_TABLE, run.run_id)
     frame = spark.createDataFrame([], FAILED_ROWS_DDL)
     for part in failed:
         frame = frame.unionByName(part.select(*frame.columns))
-    _replace_run(frame, settings.table_uri("governance", FAILED_ROWS_TABLE), run.run_id, spark)
+    _replace_run(frame, settings, FAILED_ROWS_TABLE, run.run_id, has_rows=bool(failed))
 
 
-def _replace_run(df: DataFrame, uri: str, run_id: str, spark: SparkSession) -> None:
-    from delta.tables import DeltaTable
+def _replace_run(
+    df: DataFrame, settings: Settings, table: str, run_id: str, *, has_rows: bool = True
+) -> None:
+    """Write ``df`` as the run's rows of ``governance.<table>`` (``has_rows``: ``df`` has any).
 
+    Why not always ``replaceWhere``: Delta then looks for the run's old rows with Spark jobs
+    of its own (the table's snapshot, a file filter, a rewrite), but a run id is new unless
+    the same data is validated again. delta-rs answers that from the log and the run ids
+    without a JVM: a new run is appended, a repeated one replaces its rows, and a run with no
+    failing rows leaves an existing table untouched when it holds none of the run's rows.
+    """
+    uri = settings.table_uri("governance", table)
+    opened = open_version(settings, uri)
+    held = opened is not None and bool(
+        query(opened, f"SELECT 1 AS held FROM t WHERE run_id = '{run_id}' LIMIT 1")
+    )
+    if not has_rows and opened is not None and not held:
+        return
     writer = df.write.format("delta")
-    if DeltaTable.isDeltaTable(spark, uri):
+    if held:
         writer.mode("overwrite").option("replaceWhere", f"run_id = '{run_id}'").save(uri)
     else:
         writer.mode("append").save(uri)
 
 
-def read_results(spark: SparkSession, settings: Settings) -> DataFrame | None:
-    """All stored results (for the trend over runs), or None before the first run."""
-    from delta.tables import DeltaTable
-
-    uri = settings.table_uri("governance", RESULTS_TABLE)
-    if not DeltaTable.isDeltaTable(spark, uri):
-        return None
-    return spark.read.format("delta").load(uri)
-
-
 def history(spark: SparkSession, settings: Settings, runs: int = 30) -> list:
-    """The last ``runs`` runs' pass rates, oldest first (the report's trend)."""
-    from pyspark.sql import functions as F
+    """The last ``runs`` runs' pass rates, oldest first (the report's trend).
 
+    Read with delta-rs's SQL (no JVM): a Spark query here cost the table's snapshot and a
+    grouping job after every run, for a few dozen numbers.
+    """
     from governance.dq.report import RunPoint
 
-    df = read_results(spark, settings)
-    if df is None:
+    opened = open_version(settings, settings.table_uri("governance", RESULTS_TABLE))
+    if opened is None:
         return []
-    rows = (
-        df.groupBy("run_id")
-        .agg(
-            F.max("run_at").alias("run_at"),
-            F.avg((F.col("status") == "pass").cast("double")).alias("pass_rate"),
-            F.sum("rows_failed").alias("rows_failed"),
-        )
-        .orderBy(F.desc("run_at"))
-        .limit(runs)
-        .collect()
+    rows = query(
+        opened,
+        "SELECT run_id, max(run_at) AS run_at, count(*) AS checks,"
+        " sum(CASE WHEN status = 'pass' THEN 1 ELSE 0 END) AS passed,"
+        " sum(rows_failed) AS rows_failed FROM t GROUP BY run_id"
+        f" ORDER BY run_at DESC LIMIT {int(runs)}",
     )
     return [
-        RunPoint(r.run_id, str(r.run_at), float(r.pass_rate), int(r.rows_failed or 0))
+        RunPoint(
+            r["run_id"],
+            str(r["run_at"].replace(tzinfo=None)),
+            r["passed"] / r["checks"],
+            int(r["rows_failed"] or 0),
+        )
         for r in reversed(rows)
     ]

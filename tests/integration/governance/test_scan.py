@@ -40,12 +40,14 @@ def delta_rows(spark, uri: str, version: int) -> tuple:
 
 
 @pytest.mark.parametrize("store", ["local", "s3a"])
-def test_a_plain_version_reads_as_delta_reads_it(spark, lake, s3proxy, tmp_path, store) -> None:
+def test_a_plain_version_reads_as_delta_reads_it(
+    spark, lake, base_settings, tmp_path, store
+) -> None:
     from pyspark.sql import functions as F
 
     settings = lake
-    if store == "s3a":
-        settings = dataclasses.replace(lake, lake_root=f"s3a://lake/tests/{tmp_path.name}")
+    if store == "s3a":  # the S3Proxy of the test run (base_settings carry its keys)
+        settings = dataclasses.replace(base_settings, lake_root=f"s3a://lake/scan-{tmp_path.name}")
     uri = settings.table_uri("silver", "scan_plain")
     spark.createDataFrame(rows(1, 30), SCHEMA).write.format("delta").save(uri)
     spark.createDataFrame(rows(2, 12), SCHEMA).write.format("delta").mode("append").save(uri)

@@ -55,15 +55,16 @@ def pandera_baseline(spark, settings, zone: str, table: str | None = None) -> fl
     """Seconds for pandera's own validation (schema and data) of every table of ``zone``."""
     from pandera.config import ValidationDepth, config_context
 
-    from governance.dq.validate import scoped_rows, select_contracts, table_version
+    from governance.dq.scan import open_version
+    from governance.dq.validate import scoped_rows, select_contracts
 
     start = time.perf_counter()
     for contract in select_contracts(zone, table):
         uri = settings.table_uri(contract.zone, contract.table.split(".", 1)[1])
-        version = table_version(settings, uri)
-        if version is None:
+        opened = open_version(settings, uri)
+        if opened is None:
             continue
-        df = scoped_rows(spark, contract, uri, version, None)[0].cache()
+        df = scoped_rows(spark, contract, opened, None)[0].cache()
         with config_context(validation_depth=ValidationDepth.SCHEMA_AND_DATA):
             contract.schema().validate(check_obj=df)
         df.unpersist()

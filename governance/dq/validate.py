@@ -34,6 +34,7 @@ from governance.contracts import Contract, contracts
 from governance.contracts.base import CheckSpec
 from governance.contracts.config import load_thresholds, thresholds_path
 from governance.dq.results import FAILED_ROWS_DDL, RESULTS_DDL, CheckResult
+from governance.dq.scan import TableVersion, newest_value, open_version, query, read_version
 from lakehouse.errors import LakehouseError
 from lakehouse.settings import Settings
 
@@ -100,24 +101,26 @@ def validate(
     plans = []
     for contract in select_contracts(zone, table):
         uri = settings.table_uri(contract.zone, contract.table.split(".", 1)[1])
-        plans.append((contract, uri, table_version(settings, uri)))
+        plans.append((contract, open_version(settings, uri)))
     run = ValidationRun(_run_id(plans, day), datetime.now(UTC))
-    present = []
-    for contract, uri, version in plans:
-        if version is None:
+    present: list[tuple[Contract, TableVersion]] = []
+    for contract, opened in plans:
+        if opened is None:
             run.skipped[contract.table] = "table does not exist yet"
         else:
             contract.model.to_schema()  # pandera builds (and caches) schemas in one thread
-            present.append((contract, uri, version))
+            present.append((contract, opened))
 
-    def check(plan: tuple[Contract, str, int]) -> tuple[list[CheckResult], dict, DataFrame | None]:
-        contract, uri, version = plan
-        say(f"checking {contract.table} (version {version})")
-        df, scope = scoped_rows(spark, contract, uri, version, day)
-        return check_table(df, contract, version=version, scope=scope)
+    def check(
+        plan: tuple[Contract, TableVersion],
+    ) -> tuple[list[CheckResult], dict, DataFrame | None]:
+        contract, opened = plan
+        say(f"checking {contract.table} (version {opened.version})")
+        df, scope = scoped_rows(spark, contract, opened, day)
+        return check_table(df, contract, version=opened.version, scope=scope)
 
     failed_frames = []
-    for (contract, _uri, _version), (results, errors, failed) in zip(
+    for (contract, _opened), (results, errors, failed) in zip(
         present, _each(spark, check, present, workers), strict=True
     ):
         run.results += results
@@ -421,36 +424,24 @@ def _examples(flagged: DataFrame) -> dict[str, tuple[str, ...]]:
     return {check: tuple(sorted(js)) for check, js in out.items()}
 
 
-def table_version(settings: Settings, uri: str) -> int | None:
-    """The table's newest Delta version, or None when there is no Delta table at ``uri``.
-
-    Read from the Delta log with delta-rs: Spark's ``DeltaTable.history`` runs a Spark job
-    per table for one number.
-    """
-    from deltalake import DeltaTable
-    from deltalake.exceptions import TableNotFoundError
-
-    from lakehouse.reader import LakeReader
-
-    delta_uri = "s3://" + uri[len("s3a://") :] if uri.startswith("s3a://") else uri
-    options = LakeReader(settings).storage_options() or None
-    try:
-        return int(DeltaTable(delta_uri, storage_options=options, without_files=True).version())
-    except TableNotFoundError:
-        return None
-
-
 def scoped_rows(
-    spark: SparkSession, contract: Contract, uri: str, version: int, day: date | None
+    spark: SparkSession, contract: Contract, opened: TableVersion, day: date | None
 ) -> tuple[DataFrame, str]:
-    """The rows to check: the day's batches, else the newest batch, else the whole table."""
+    """The rows to check: the day's batches, else the newest batch, else the whole table.
+
+    The newest batch is found from the version's files with delta-rs when the table is plain
+    (:mod:`governance.dq.scan`), by a Spark query otherwise.
+    """
     from pyspark.sql import functions as F
 
-    df = spark.read.format("delta").option("versionAsOf", version).load(uri)
+    df = read_version(spark, opened)
     if day is not None and contract.received_column:
         return df.filter(F.to_date(F.col(contract.received_column)) == F.lit(day)), f"date={day}"
     if contract.batch_column:
-        newest = df.agg(F.max(F.col(contract.batch_column))).collect()[0][0]
+        if opened.plain:
+            newest = newest_value(opened, contract.batch_column)
+        else:
+            newest = df.agg(F.max(F.col(contract.batch_column))).collect()[0][0]
         if newest is not None:
             return df.filter(F.col(contract.batch_column) == F.lit(newest)), f"batch={newest}"
     return df, "all"
@@ -459,7 +450,8 @@ def scoped_rows(
 def _run_id(plans: list, day: date | None) -> str:
     """Same tables at the same versions, same scope and thresholds: same run id."""
     digest = hashlib.sha256(thresholds_path().read_bytes())
-    for contract, _uri, version in sorted(plans, key=lambda p: p[0].table):
+    for contract, opened in sorted(plans, key=lambda p: p[0].table):
+        version = None if opened is None else opened.version
         digest.update(f"{contract.table}@{version};".encode())
     digest.update(f"day={day}".encode())
     return digest.hexdigest()[:16]
@@ -472,57 +464,65 @@ def _lit(value: str) -> Column:
 
 
 def _store(spark: SparkSession, settings: Settings, run: ValidationRun, failed: list) -> None:
-    """Replace the run's rows in both tables (one atomic Delta commit each)."""
+    """Replace the run's rows in both tables (at most one atomic Delta commit each)."""
     rows = [r.as_row(run.run_id, run.run_at.replace(tzinfo=None)) for r in run.results]
     results = spark.createDataFrame(rows, RESULTS_DDL)
-    _replace_run(results, settings.table_uri("governance", RESULTS_TABLE), run.run_id, spark)
+    _replace_run(results, settings, RESULTS_TABLE, run.run_id)
     frame = spark.createDataFrame([], FAILED_ROWS_DDL)
     for part in failed:
         frame = frame.unionByName(part.select(*frame.columns))
-    _replace_run(frame, settings.table_uri("governance", FAILED_ROWS_TABLE), run.run_id, spark)
+    _replace_run(frame, settings, FAILED_ROWS_TABLE, run.run_id, has_rows=bool(failed))
 
 
-def _replace_run(df: DataFrame, uri: str, run_id: str, spark: SparkSession) -> None:
-    from delta.tables import DeltaTable
+def _replace_run(
+    df: DataFrame, settings: Settings, table: str, run_id: str, *, has_rows: bool = True
+) -> None:
+    """Write ``df`` as the run's rows of ``governance.<table>`` (``has_rows``: ``df`` has any).
 
+    Why not always ``replaceWhere``: Delta then looks for the run's old rows with Spark jobs
+    of its own (the table's snapshot, a file filter, a rewrite), but a run id is new unless
+    the same data is validated again. delta-rs answers that from the log and the run ids
+    without a JVM: a new run is appended, a repeated one replaces its rows, and a run with no
+    failing rows leaves an existing table untouched when it holds none of the run's rows.
+    """
+    uri = settings.table_uri("governance", table)
+    opened = open_version(settings, uri)
+    held = opened is not None and bool(
+        query(opened, f"SELECT 1 AS held FROM t WHERE run_id = '{run_id}' LIMIT 1")
+    )
+    if not has_rows and opened is not None and not held:
+        return
     writer = df.write.format("delta")
-    if DeltaTable.isDeltaTable(spark, uri):
+    if held:
         writer.mode("overwrite").option("replaceWhere", f"run_id = '{run_id}'").save(uri)
     else:
         writer.mode("append").save(uri)
 
 
-def read_results(spark: SparkSession, settings: Settings) -> DataFrame | None:
-    """All stored results (for the trend over runs), or None before the first run."""
-    from delta.tables import DeltaTable
-
-    uri = settings.table_uri("governance", RESULTS_TABLE)
-    if not DeltaTable.isDeltaTable(spark, uri):
-        return None
-    return spark.read.format("delta").load(uri)
-
-
 def history(spark: SparkSession, settings: Settings, runs: int = 30) -> list:
-    """The last ``runs`` runs' pass rates, oldest first (the report's trend)."""
-    from pyspark.sql import functions as F
+    """The last ``runs`` runs' pass rates, oldest first (the report's trend).
 
+    Read with delta-rs's SQL (no JVM): a Spark query here cost the table's snapshot and a
+    grouping job after every run, for a few dozen numbers.
+    """
     from governance.dq.report import RunPoint
 
-    df = read_results(spark, settings)
-    if df is None:
+    opened = open_version(settings, settings.table_uri("governance", RESULTS_TABLE))
+    if opened is None:
         return []
-    rows = (
-        df.groupBy("run_id")
-        .agg(
-            F.max("run_at").alias("run_at"),
-            F.avg((F.col("status") == "pass").cast("double")).alias("pass_rate"),
-            F.sum("rows_failed").alias("rows_failed"),
-        )
-        .orderBy(F.desc("run_at"))
-        .limit(runs)
-        .collect()
+    rows = query(
+        opened,
+        "SELECT run_id, max(run_at) AS run_at, count(*) AS checks,"
+        " sum(CASE WHEN status = 'pass' THEN 1 ELSE 0 END) AS passed,"
+        " sum(rows_failed) AS rows_failed FROM t GROUP BY run_id"
+        f" ORDER BY run_at DESC LIMIT {int(runs)}",
     )
     return [
-        RunPoint(r.run_id, str(r.run_at), float(r.pass_rate), int(r.rows_failed or 0))
+        RunPoint(
+            r["run_id"],
+            str(r["run_at"].replace(tzinfo=None)),
+            r["passed"] / r["checks"],
+            int(r["rows_failed"] or 0),
+        )
         for r in reversed(rows)
     ]

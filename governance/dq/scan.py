@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from lakehouse.ingest.delta_commit import delta_uri
 from lakehouse.settings import Settings
 
 if TYPE_CHECKING:
@@ -53,11 +54,6 @@ class TableVersion:
         return [_spark_uri(f) for f in self.table.file_uris()]
 
 
-def delta_rs_uri(uri: str) -> str:
-    """A table URI as delta-rs spells it (``s3://`` for Spark's ``s3a://``)."""
-    return "s3://" + uri[len("s3a://") :] if uri.startswith("s3a://") else uri
-
-
 def _spark_uri(path: str) -> str:
     """A delta-rs file URI as Spark spells it (``s3a://``, ``file://`` for local paths)."""
     if path.startswith("s3://"):
@@ -79,7 +75,7 @@ def open_version(settings: Settings, uri: str, version: int | None = None) -> Ta
 
     try:
         table = DeltaTable(
-            delta_rs_uri(uri), version=version, storage_options=storage_options(settings)
+            delta_uri(uri), version=version, storage_options=storage_options(settings)
         )
     except TableNotFoundError:
         return None

@@ -315,10 +315,10 @@ def _column_array(values: list[Any], kind: _Type, typ: pa.DataType) -> pa.Array:
         if set(map(type, values)) <= allowed:
             return pa.array(values, type=typ)
     if kind[0] == "prim" and kind[1] == "timestamp" and typ == _TIMESTAMP:
-        if str in (types := set(map(type, values))) and types <= {str, _NONE}:
-            instants = _strict_datetimes(values)
-            if instants is not None:
-                return instants
+        types = set(map(type, values))
+        instants = _strict_datetimes(values) if str in types and types <= {str, _NONE} else None
+        if instants is not None:
+            return instants
     convert = _converter(kind)
     return pa.array([convert(value) for value in values], type=typ)
 

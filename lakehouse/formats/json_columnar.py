@@ -188,7 +188,7 @@ def _datetime_bad(schema: dict[str, Any], values: list[Any], types: set[type]) -
         return None
     names = schema["type"]
     names = [names] if isinstance(names, str) else names
-    allowed = {str} if "string" in names else set()
+    allowed: set[type] = {str} if "string" in names else set()
     if "null" in names:
         allowed.add(_NONE)
     if str not in types or not types <= allowed:

@@ -10,23 +10,33 @@ from __future__ import annotations
 import copy
 import json
 import random
+from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from lakehouse.formats.base import Outcome, ParsedColumns, ParsedRecord, Rejected
 from lakehouse.formats.json_columnar import (
+    _column_array,
+    _strict_datetimes,
     arrow_type,
     columnar_feeds,
     parse_columnar,
     record_type,
 )
-from lakehouse.formats.json_feeds import JSON_PARSERS, _table_type
+from lakehouse.formats.json_feeds import JSON_PARSERS, _converter, _parse_datetime, _table_type
+from lakehouse.ingest import bronze
 from lakehouse.ingest.conform import conform
+from lakehouse.ingest.dispatch import ParseOptions
+from lakehouse.ingest.worker import parse_group
+from lakehouse.settings import load_settings
 from lakehouse.simulator import generate
+from lakehouse.storage import local_path
 
 pytestmark = pytest.mark.unit
 
@@ -286,3 +296,107 @@ def test_arrow_types_follow_the_ddl() -> None:
     assert typ.field("amount").type == pa.decimal128(38, 18)
     assert typ.field("value_date").type == pa.date32()
     assert typ.field("recorded_at").type == pa.timestamp("us", tz="UTC")
+
+
+def _strict_text(rng: random.Random) -> str:
+    """A timestamp in the strict form (impossible calendar dates included on purpose)."""
+    day = rng.choice([1, 28, 29, 30, 31, rng.randint(1, 31)])
+    stamp = (
+        f"{rng.randint(1900, 2099):04d}-{rng.randint(1, 12):02d}-{day:02d}"
+        f"T{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}"
+    )
+    if rng.random() < 0.5:
+        stamp += "." + "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 6)))
+    sign = rng.choice("+-")
+    return stamp + rng.choice(["Z", f"{sign}{rng.randint(0, 13):02d}:{rng.randint(0, 59):02d}"])
+
+
+def test_strict_timestamps_are_read_as_the_projects_rule_reads_them() -> None:
+    """Arrow converts the strict form only where the rule (regex + fromisoformat) agrees:
+    the same instant, and a refusal of the same impossible dates."""
+    rng = random.Random(15)
+    for _ in range(3000):
+        text = _strict_text(rng)
+        try:
+            want = _parse_datetime(text, require_zone=True)
+        except ValueError:
+            want = None
+        got = _strict_datetimes([text])
+        assert (None if got is None else got[0].as_py()) == want, text
+
+
+def test_timestamp_columns_give_the_row_converters_values() -> None:
+    """A column all in the strict form goes through Arrow; any other text (no zone, a space,
+    seven decimals, Unicode digits) sends the column to the row converter: same values."""
+    rng = random.Random(16)
+    typ = pa.timestamp("us", tz="UTC")
+    kind = ("prim", "timestamp", "")
+    strict = [t for t in (_strict_text(rng) for _ in range(300)) if _strict_datetimes([t])]
+    odd = [
+        "2026-11-25 00:01:49Z",
+        "2026-11-25T00:01:49",
+        "2026-11-25T00:01:49.1234567Z",
+        "2026-11-25T00:01Z",
+        "2026-11-25T00:01:49+0300",
+        "٢٠٢٦-11-25T00:01:49Z",
+    ]
+    for values in (strict, [*strict, None], [*strict, odd[0]], *([*strict, o] for o in odd)):
+        convert = _converter(kind)
+        try:
+            want = pa.array([convert(v) for v in values], type=typ)
+        except ValueError:
+            continue  # the rule refuses the text: the check never lets such a row reach here
+        assert _column_array(values, kind, typ).equals(want)
+
+
+def test_a_lone_surrogate_in_a_key_no_column_reads_is_quarantined_like_the_row_path() -> None:
+    line = json.dumps({**ECTS, "extra_note": "\\udc00"}).replace("\\\\", "\\")
+    _, rejected = assert_same("ects/events", (json.dumps(ECTS) + "\n" + line).encode())
+    assert [r.error_code for r in rejected] == ["ENCODING"]
+
+
+def test_escaped_keys_and_repeated_keys_read_as_the_row_path_reads_them() -> None:
+    escaped = json.dumps(ECTS).replace('"vehicle_id"', '"vehicle\\u005fid"')
+    repeated = json.dumps(ECTS)[:-1] + ', "vehicle_id": "KDE 000A"}'
+    records, rejected = assert_same("ects/events", f"{escaped}\n{repeated}".encode())
+    assert rejected == []
+    assert [r[1]["vehicle_id"] for r in records] == ["KDE 791M", "KDE 000A"]
+
+
+@pytest.mark.parametrize("feed", sorted(BASES))
+def test_the_worker_stores_the_row_paths_parquet_rows(feed: str, tmp_path: Path) -> None:
+    """End to end through the bronze worker: the Parquet rows the columnar path writes are
+    the rows the row path writes (read back, ordered by message index), quarantine included."""
+    rng = random.Random(f"parquet {feed}")
+    lines = mutations(BASES[feed], rng, 300)
+    lines[7:7] = ['{"event_id": ', "[1]", "", '{"a": NaN}']
+    landed = tmp_path / "landing" / feed / "2026-11-25" / "f_20261125T000000_abcdef.ndjson"
+    landed.parent.mkdir(parents=True)
+    landed.write_bytes("\n".join(lines).encode())
+    stored = [
+        _worker_rows(tmp_path / name, landed, columnar)
+        for name, columnar in (("columnar", True), ("rows", False))
+    ]
+    assert stored[0] == stored[1]
+    assert stored[0][_table_type_name(feed)] and stored[0]["quarantine"]
+
+
+def _worker_rows(lake: Path, landed: Path, columnar: bool) -> dict[str, list[dict[str, Any]]]:
+    settings = load_settings({"LAKEHOUSE_LAKE_ROOT": str(lake)})
+    ctx = replace(
+        bronze._context(settings, 3, ParseOptions(columnar=columnar)),
+        ingested_at=datetime(2026, 11, 25, tzinfo=UTC),
+    )
+    modified = datetime(2026, 11, 25, tzinfo=UTC)
+    summary = parse_group(ctx, [(landed.as_uri(), landed.stat().st_size, modified)])
+    out: dict[str, list[dict[str, Any]]] = {}
+    for table, part in zip(
+        summary.column("table").to_pylist(), summary.column("part").to_pylist(), strict=True
+    ):
+        if part:
+            out.setdefault(table, []).extend(pq.read_table(local_path(part)).to_pylist())
+    for rows in out.values():
+        rows.sort(
+            key=lambda r: r["_ingest"]["message_index"] if "_ingest" in r else r["message_index"]
+        )
+    return out

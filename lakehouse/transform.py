@@ -15,8 +15,7 @@ import hmac
 import json
 import os
 import secrets
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,13 +30,6 @@ if TYPE_CHECKING:
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt"
 PSEUDONYM_KEY_ENV = "LAKEHOUSE_PSEUDONYM_KEY"
 NATIONAL_CURRENCY_ENV = "LAKEHOUSE_NATIONAL_CURRENCY"
-# Spark SQL settings for the dbt build only (runtime settings of the shared session, put back
-# afterwards). Whole-stage code generation compiles every query's operators into new Java
-# classes, which the JVM then compiles again (JIT): a build is ~90 short queries over small
-# tables, and on two cores that compiling cost more CPU than the rows (a 30,000-declaration
-# build's JVM spent ~58 CPU-s in its JIT compiler threads against ~14 in its tasks, staging
-# included). Without it Spark runs its precompiled operators, generating only expression code.
-DBT_SQL_CONF = {"spark.sql.codegen.wholeStage": "false"}
 # dbt events worth a progress line: one per node started/finished and the run's summary.
 _PROGRESS_EVENTS = frozenset(
     {"LogModelResult", "LogTestResult", "LogSeedResult", "LogStartLine", "EndOfRunSummary"}
@@ -203,8 +195,7 @@ def run_dbt(
         extra=extra,
         tested_through=tested_through,
     )
-    with sql_conf(spark, DBT_SQL_CONF):
-        result = dbtRunner(callbacks=[on_event]).invoke([*args, "--quiet", "--no-use-colors"])
+    result = dbtRunner(callbacks=[on_event]).invoke([*args, "--quiet", "--no-use-colors"])
     if result.exception is not None:
         raise TransformError(f"dbt {command}: {_one_line(str(result.exception))}")
     nodes = _node_statuses(result.result)
@@ -212,23 +203,6 @@ def run_dbt(
         failed = [f"{n}: {m}" for n, (s, m) in nodes.items() if s in {"error", "fail"}]
         raise TransformError(f"dbt {command} failed: " + "; ".join(failed[:5]))
     return {name: status for name, (status, _msg) in nodes.items()}
-
-
-@contextmanager
-def sql_conf(spark: SparkSession, conf: Mapping[str, str]) -> Iterator[None]:
-    """Set runtime SQL settings on the session for a block, then put the previous ones back
-    (a setting that was unset is unset again), so other work on the session is unaffected."""
-    saved = {key: spark.conf.get(key, None) for key in conf}
-    for key, value in conf.items():
-        spark.conf.set(key, value)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                spark.conf.unset(key)
-            else:
-                spark.conf.set(key, value)
 
 
 def _node_statuses(results: Any) -> dict[str, tuple[str, str]]:

@@ -20,7 +20,6 @@ from lakehouse.transform import (
     make_pseudonym,
     national_currency,
     pseudonym_key,
-    sql_conf,
 )
 
 pytestmark = pytest.mark.unit
@@ -122,36 +121,6 @@ def test_staging_is_tested_again_unless_a_complete_run_recorded_it(
         path.parent.mkdir(parents=True)
         path.write_text(marker)
     assert last_tested_batch(settings, bronze_through) == expected
-
-
-class _FakeConf:
-    """The two RuntimeConfig calls sql_conf makes, on a dict (no JVM)."""
-
-    def __init__(self, values: dict[str, str]) -> None:
-        self.values = dict(values)
-
-    def get(self, key: str, default: str | None = None) -> str | None:
-        return self.values.get(key, default)
-
-    def set(self, key: str, value: str) -> None:
-        self.values[key] = value
-
-    def unset(self, key: str) -> None:
-        self.values.pop(key, None)
-
-
-class _FakeSpark:
-    def __init__(self, values: dict[str, str]) -> None:
-        self.conf = _FakeConf(values)
-
-
-def test_sql_conf_holds_for_the_block_and_puts_the_session_back() -> None:
-    spark = _FakeSpark({"spark.sql.codegen.wholeStage": "true"})
-    new = {"spark.sql.codegen.wholeStage": "false", "spark.x.unset.before": "1"}
-    with pytest.raises(RuntimeError), sql_conf(spark, new):  # type: ignore[arg-type]
-        assert spark.conf.values == new
-        raise RuntimeError("dbt failed")
-    assert spark.conf.values == {"spark.sql.codegen.wholeStage": "true"}
 
 
 def test_sql_printer_formats() -> None:

@@ -1,11 +1,51 @@
 -- Rules 3 and 4 on the classified items: values in the national currency (declared rate,
 -- checked against the dated reference rate) and masses in kilograms, quantities in the
 -- tariff line's unit (UN/ECE Rec. 20 factors). An unknown or unconvertible unit is flagged.
-with i as (
+--
+-- Incremental (a Delta merge on item_record_id that can delete: macros/merge_delete.sql).
+-- An item's row reads its classified row, its declaration message, the seeds, and one
+-- global: its tariff line's unit (int_tariff_lines, the unit most declared). A night
+-- recomputes the items of the touched LRNs (held ones no longer classified, i.e. no longer
+-- current, are deleted), every held HS 2017 item (int_cms__items_classified may have picked
+-- another candidate for it), and every held item whose stored tariff_unit is not its tariff
+-- line's unit now. Those are all the rows that can differ from a full build.
+{{ config(materialized='incremental', incremental_strategy='merge', unique_key='item_record_id',
+          merge_delete_flag='_deleted') }}
+-- depends_on: {{ ref('stg_cms__responses') }}
+with {% if is_incremental() -%}
+touched as ({{ touched_lrns([ref('stg_cms__declarations'), ref('stg_cms__responses')]) }}),
+keys as (
+    select /*+ BROADCAST(t, tl) */ h.item_record_id
+    from {{ this }} h
+    left join (select lrn, true as hit from touched) t on t.lrn <=> h.lrn
+    left join {{ ref('int_tariff_lines') }} tl on tl.hs_code = h.hs_code
+    where t.hit or h.hs_version_declared = 'HS2017' or not (h.tariff_unit <=> tl.tariff_unit)
+    union
+    select /*+ BROADCAST(t) */ c.item_record_id
+    from {{ ref('int_cms__items_classified') }} c left semi join touched t on t.lrn <=> c.lrn
+),
+classified as (
+    select /*+ BROADCAST(k) */ c.* from {{ ref('int_cms__items_classified') }} c
+    left semi join keys k on k.item_record_id = c.item_record_id
+),
+{% endif -%}
+i as (
+    {% if is_incremental() -%}
+    select c.* except (item_record_id), k.item_record_id, c.item_record_id is null as _deleted,
+        d.exchange_rate, d.invoice_currency, d.issue_datetime, d.office_code,
+        d.importer_id, d.declarant_id
+    from keys k
+    left join classified c on c.item_record_id = k.item_record_id
+    left join (
+        select /*+ BROADCAST(r) */ s.* from {{ ref('stg_cms__declarations') }} s
+        left semi join (select distinct record_id from classified) r on r.record_id = s.record_id
+    ) d on d.record_id = c.record_id
+    {%- else -%}
     select c.*, d.exchange_rate, d.invoice_currency, d.issue_datetime, d.office_code,
         d.importer_id, d.declarant_id
     from {{ ref('int_cms__items_classified') }} c
     join {{ ref('stg_cms__declarations') }} d on d.record_id = c.record_id
+    {%- endif %}
 ),
 -- One chain (items -> reference rate -> units), not CTEs joined back by item id: the items
 -- and their declarations are read and joined once.
@@ -55,4 +95,5 @@ select
                          ' vs tariff unit ', i.tariff_unit) end
     ))) as flags,
     i.batch_id
+    {%- if is_incremental() %}, i._deleted{% endif %}
 from u i

@@ -81,13 +81,13 @@ def main() -> None:
     from lakehouse.catalog import local_state_dir
     from lakehouse.settings import override_settings
     from lakehouse.spark import get_spark
-    from spark_jobs.train.job import run_training
+    from spark_jobs.train.job import JAVA_OPTIONS, run_training
     from spark_jobs.train.model import Windows
 
     windows = Windows(args.train_from, args.train_to, args.valid_to, args.test_to)
     args.bench_lake.mkdir(parents=True, exist_ok=True)
     with override_settings(lake_root=args.bench_lake.resolve().as_uri()) as settings:
-        spark = get_spark(settings, app_name="bench-train")
+        spark = get_spark(settings, app_name="bench-train", java_options=JAVA_OPTIONS)
         source = amplify.read_source(spark, args.source, "gold", "ml_declaration_features")
         days = window_days(args)
         by_day = {r[0]: r[1] for r in source.groupBy("issue_date").count().collect()}

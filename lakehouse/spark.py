@@ -109,11 +109,17 @@ def apply_secrets(spark: SparkSession, settings: Settings) -> None:
 
 
 def session_conf(
-    settings: Settings, *, app_name: str, warehouse_dir: str | None = None
+    settings: Settings,
+    *,
+    app_name: str,
+    warehouse_dir: str | None = None,
+    java_options: str = "",
 ) -> dict[str, str]:
     """Every Spark option the lakehouse sets, as a plain dict (testable without a JVM).
 
     It holds no secret: these values end up on the JVM's command line (see the module doc).
+    ``java_options``: more options for the driver JVM (a job that knows its own profile, e.g.
+    training's collector choice), after the ones every session needs.
     """
     jars = ",".join(str(j) for j in spark_jars(settings))
     conf = {
@@ -138,8 +144,8 @@ def session_conf(
             "-Daws.requestChecksumCalculation=when_required "
             "-Daws.responseChecksumValidation=when_required "
             f"-Dlog4j2.configurationFile={log4j2_properties(settings).as_uri()} "
-            f"-Dderby.system.home={state_dir(settings)}"
-        ),
+            f"-Dderby.system.home={state_dir(settings)} {java_options}"
+        ).strip(),
         "spark.sql.warehouse.dir": warehouse_dir or default_warehouse_dir(settings),
         # dbt runs several models (and their tests) at once on this one session. Under FIFO
         # the first job holds every task slot until it ends and a small node's query waits
@@ -159,11 +165,13 @@ def get_spark(
     app_name: str = "customs-lakehouse",
     warehouse_dir: str | None = None,
     overrides: dict[str, str] | None = None,
+    java_options: str = "",
 ) -> SparkSession:
     """Build (or return) the process's Spark session with Delta and S3A configured.
 
     ``overrides`` replace options of :func:`session_conf` (no secrets: they go on the JVM's
-    command line too); ``lakehouse serve --role`` uses it for its private in-memory catalog."""
+    command line too); ``lakehouse serve --role`` uses it for its private in-memory catalog.
+    ``java_options``: see :func:`session_conf` (read only when this starts the JVM)."""
     from pyspark.sql import SparkSession
 
     settings = settings or get_settings()
@@ -178,7 +186,9 @@ def get_spark(
     write_log4j2(settings)
     write_fair_scheduler(settings)
     builder = SparkSession.builder
-    conf = session_conf(settings, app_name=app_name, warehouse_dir=warehouse_dir)
+    conf = session_conf(
+        settings, app_name=app_name, warehouse_dir=warehouse_dir, java_options=java_options
+    )
     for key, value in {**conf, **(overrides or {})}.items():
         builder = builder.config(key, value)
     with _jvm_output_to(None if _engine_logs_on_console else log_file(settings)):

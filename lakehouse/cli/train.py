@@ -31,12 +31,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace):
     """Train; the result names the versions, the headline figures and the promotion."""
     from lakehouse.spark import get_spark
-    from spark_jobs.train.job import config_from, run_training, windows_from
+    from spark_jobs.train.job import JAVA_OPTIONS, config_from, run_training, windows_from
 
     windows = windows_from(args)  # checked before the JVM starts
     config = config_from(args)
     settings = settings_from(args)
-    spark = get_spark(settings, app_name="lakehouse-train")
+    spark = get_spark(settings, app_name="lakehouse-train", java_options=JAVA_OPTIONS)
     return run_training(
         spark,
         settings,

@@ -54,3 +54,16 @@ def test_out_of_fold_rows_get_the_profiles_of_the_other_folds_only(spark) -> Non
             assert [got[row.lrn][c] for c in columns] == pytest.approx([row[c] for c in columns])
             seen_new = seen_new or row.new_importer == 1.0
     assert seen_new, "no importer was new to its fold: the test data does not reach that case"
+
+
+def test_out_of_fold_rows_come_fold_after_fold_in_the_rows_own_order(spark) -> None:
+    """The classifiers' seeded subsampling draws per partition, so the layout is part of the
+    model: each fold's rows, in the order of ``rows``' partitions, then the next fold's."""
+    frame = declarations(spark)
+    fold = F.pmod(F.xxhash64("lrn"), F.lit(FOLDS))
+    expected = [
+        (k, r.lrn) for k in range(FOLDS) for r in frame.where(fold == k).select("lrn").collect()
+    ]
+    got = out_of_fold(frame, frame).select(fold.alias("fold"), "lrn").collect()
+    assert [(r.fold, r.lrn) for r in got] == expected
+    assert out_of_fold(frame, frame).rdd.getNumPartitions() == FOLDS * frame.rdd.getNumPartitions()

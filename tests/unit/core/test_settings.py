@@ -106,6 +106,15 @@ def test_session_conf_enables_delta_and_uses_the_cached_jars(tmp_path) -> None:
     assert conf["spark.sql.session.timeZone"] == "UTC"
 
 
+def test_a_job_adds_its_own_java_options_after_the_ones_every_session_needs(tmp_path) -> None:
+    _fake_jars(tmp_path)
+    settings = load_settings({"LAKEHOUSE_CACHE_DIR": str(tmp_path)})
+    plain = session_conf(settings, app_name="x")["spark.driver.extraJavaOptions"]
+    tuned = session_conf(settings, app_name="x", java_options="-XX:+UseParallelGC")
+    assert tuned["spark.driver.extraJavaOptions"] == f"{plain} -XX:+UseParallelGC"
+    assert not plain.endswith(" ")
+
+
 _SECRETS = st.text(
     alphabet=st.characters(categories=("L", "N", "P", "S"), exclude_characters="\x00"),
     min_size=12,

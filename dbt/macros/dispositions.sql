@@ -24,10 +24,16 @@ base as (
         case {% for col in required %}when {{ col }} is null then '{{ col }}' {% endfor %} end as reject_field
     from {{ 'scoped' if is_incremental() else relation }}
 ),
+-- One partitioning (the key) for both windows, so the rows are shuffled once: the kept
+-- copy is numbered among the key's valid rows (they sort first), and key_batch_id is the
+-- newest batch of any row of the key, so silver.record_dispositions finds the rows a run
+-- recomputed with a filter (key_batch_id above its watermark) instead of a join.
 ranked as (
     select *, case when reject_field is null then row_number() over (
-        partition by reject_field is null, {{ key }}
-        order by received_at {{ 'desc' if later_supersedes else 'asc' }}, record_id) end as copy_no
+            partition by {{ key }}
+            order by reject_field is null desc,
+                     received_at {{ 'desc' if later_supersedes else 'asc' }}, record_id) end as copy_no,
+        max(batch_id) over (partition by {{ key }}) as key_batch_id
     from base
 )
 select *,

@@ -60,6 +60,8 @@ class _Deduplicated(DataFrameModel):
 
     reject_field: S = column()
     copy_no: INT = column(ge=1)
+    # The newest batch among the rows sharing this row's key: record_dispositions' watermark.
+    key_batch_id: BIG = column(nullable=False)
     disposition: S = column(nullable=False, isin=["kept", "duplicate", "rejected"])
     disposition_rule: S = column()
 
@@ -111,6 +113,9 @@ class IntCmsDeclarationVersions(DataFrameModel):
     issue_datetime: TS = column()
     received_at: TS = column(nullable=False)
     batch_id: BIG = column(nullable=False)
+    # The newest batch among the LRN's messages and accepting responses: the watermark of
+    # record_dispositions' incremental run.
+    key_batch_id: BIG = column(nullable=False)
     disposition: S = column(nullable=False, isin=["current", "superseded", "duplicate", "rejected"])
     rule: S = column()
     field: S = column()

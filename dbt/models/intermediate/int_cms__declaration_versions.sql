@@ -17,7 +17,7 @@ d as (
     from {{ lrn_scoped(ref('stg_cms__declarations')) }}
 ),
 acceptance as (
-    select lrn, max(issue_datetime) as last_accepted_at
+    select lrn, max(issue_datetime) as last_accepted_at, max(batch_id) as accepted_batch_id
     from {{ lrn_scoped(ref('stg_cms__responses')) }}
     where status_code = '1'
     group by lrn
@@ -31,7 +31,8 @@ versions as (
     select c.*,
         coalesce(c.message_function = '9'
                  or (c.message_function in ('4', '5') and a.last_accepted_at >= c.issue_datetime),
-                 false) as accepted
+                 false) as accepted,
+        a.accepted_batch_id
     from copies c left join acceptance a on a.lrn = c.lrn
 ),
 ranked as (
@@ -39,10 +40,14 @@ ranked as (
         partition by copy_no = 1, lrn
         order by accepted desc, issue_datetime desc,
                  case message_function when '5' then 3 when '4' then 2 else 1 end desc,
-                 received_at desc, record_id) end as recency
+                 received_at desc, record_id) end as recency,
+        -- The newest batch among the LRN's messages and the responses accepting them: a
+        -- row's disposition reads nothing else, so silver.record_dispositions takes the rows
+        -- a run may have changed by this column (above its watermark), not by a join.
+        greatest(max(batch_id) over (partition by lrn), accepted_batch_id) as key_batch_id
     from versions
 )
-select record_id, lrn, message_function, issue_datetime, received_at, batch_id,
+select record_id, lrn, message_function, issue_datetime, received_at, batch_id, key_batch_id,
     case when reject_rule is not null then 'rejected'
          when copy_no > 1 then 'duplicate'
          when recency = 1 and accepted then 'current' else 'superseded' end as disposition,

@@ -3,109 +3,109 @@
 -- and destination (its first and last positions) and the corridor: where
 -- *other* trips between the same offices drove. Thresholds are dbt vars.
 --
--- One pass over the events (why: this was the build's slowest model): the corridor join comes
--- before the windows, and every window shares one partitioning (the trip) and one order, so
--- the events are shuffled and sorted once; stops are runs found by a running count and timed
--- by a window, not by a second aggregate over the same events.
+-- One pass over the events (why: this was the build's slowest model): the corridor (a small
+-- table per office pair and grid cell, below) is joined to the events by broadcast before the
+-- windows, and every window shares one partitioning (the trip), so the events are shuffled
+-- once; stops are runs found by a running count and timed by a window, not by a second
+-- aggregate over the same events.
 --
 -- Incremental (a Delta merge on trip_id): a night recomputes the trips its new events touch
 -- and the few older trips whose corridor they change (the `affected` CTE says which, and why
--- that set is exact); the corridor itself is still counted over every trip, but the per-event
--- windows, the costly part, run over the affected trips' events only. batch_id is the
--- trip's newest event batch: the model's watermark.
+-- that set is exact); the corridor is still taken over every trip (one map-side-reduced
+-- aggregate of the positions), but the per-event windows, the costly part, run over the
+-- affected trips' events only. batch_id is the trip's newest event batch: the model's
+-- watermark.
 {{ config(materialized='incremental', incremental_strategy='merge', unique_key='trip_id') }}
-with e as (
-    select trip_id, event_id, event_type, event_time, latitude, longitude, speed_kmh,
+{%- set inc = is_incremental() %}
+with {% if inc -%}
+-- The trips the night's events touch (any event of a batch above the watermark).
+touched as (
+    select distinct trip_id from {{ ref('int_ects__events') }}
+    where batch_id > (select coalesce(max(batch_id), -1) from {{ this }})
+),
+{% endif -%}
+e as (
+    select {% if inc %}/*+ BROADCAST(t) */ {% endif -%}
+        ev.trip_id, event_id, event_type, event_time, latitude, longitude, speed_kmh,
         mrn, device_id, vehicle_id, office_of_departure, office_of_destination, batch_id,
         cast(floor(latitude * 111.0 / {{ var('corridor_deviation_km') }}) as bigint) as cy,
         cast(floor(longitude * 111.0 / {{ var('corridor_deviation_km') }}) as bigint) as cx
-    from {{ ref('int_ects__events') }}
+        {%- if inc %}, t.trip_id is not null as touched{% endif %}
+    from {{ ref('int_ects__events') }} ev
+    {%- if inc %}
+    left join touched t on t.trip_id = ev.trip_id
+    {%- endif %}
     where disposition = 'kept' and latitude is not null and longitude is not null
 ),
 -- Corridor: grid cells (about the deviation distance wide) other trips between the same
--- offices drove through; a cell is on the corridor when one of them is in its 3 x 3 block.
+-- offices drove through; a cell is on the corridor when another trip covers it, i.e. has a
+-- position in its 3 x 3 block (its own trip always does). "Another trip" needs two distinct
+-- trips, not how many: the lowest and the highest trip_id covering a cell differ exactly
+-- then. Min and max combine across cells (a count of distinct trips does not), so the
+-- positions are first reduced to one row per office pair and cell (where the map-side
+-- aggregate leaves little to shuffle), and the corridor is a small table joined to the
+-- events by broadcast: the events are shuffled once, by trip, for the windows.
 cells as (
-    select distinct trip_id, office_of_departure, office_of_destination, cy, cx
+    select office_of_departure, office_of_destination, cy, cx,
+        min(trip_id) as first_trip, max(trip_id) as last_trip
+        {%- if inc %},
+        min(case when not touched then trip_id end) as first_untouched,
+        max(case when not touched then trip_id end) as last_untouched,
+        bool_or(touched) as any_touched
+        {%- endif %}
     from e where event_type = 'position'
+    group by office_of_departure, office_of_destination, cy, cx
 ),
-pair_trips as (
-    select office_of_departure, office_of_destination, count(distinct trip_id) as n_trips
-    from cells group by office_of_departure, office_of_destination
-),
--- Every cell within one cell of a position, per trip: the trip "covers" it. A cell is on the
--- corridor when another trip covers it too; its own trip always does. Equi-joins and
--- aggregates only, so the cost grows with positions, not with positions squared.
 coverage as (
     select office_of_departure, office_of_destination, cy + dy as cy, cx + dx as cx,
-        count(distinct trip_id) as n_covering
+        min(first_trip) as first_trip, max(last_trip) as last_trip
+        {%- if inc %},
+        min(first_untouched) as first_untouched, max(last_untouched) as last_untouched,
+        bool_or(any_touched) as any_touched
+        {%- endif %}
     from cells
     lateral view explode(array(-1, 0, 1)) ny as dy
     lateral view explode(array(-1, 0, 1)) nx as dx
     group by office_of_departure, office_of_destination, cy + dy, cx + dx
 ),
-covered as (
-    select c.trip_id, c.cy, c.cx, coalesce(v.n_covering, 1) > 1 as on_corridor
-    from cells c
-    left join coverage v
-      on v.office_of_departure <=> c.office_of_departure
-     and v.office_of_destination <=> c.office_of_destination
-     and v.cy = c.cy and v.cx = c.cx
+-- Per office pair: whether two or more trips have positions (a corridor is known).
+pairs as (
+    select office_of_departure, office_of_destination,
+        min(first_trip) <> max(last_trip) as corridor_known
+        {%- if inc %},
+        min(first_untouched) as first_untouched, max(last_untouched) as last_untouched,
+        bool_or(any_touched) as any_touched
+        {%- endif %}
+    from cells group by office_of_departure, office_of_destination
 ),
-{% if is_incremental() -%}
+{% if inc -%}
 -- The trips whose row may differ from the one this table holds. New events only add cells
--- to trips (the kept copy of an event is its first), so coverage counts only grow, and an
--- older trip's row changes only through its corridor: (a) a cell of it that no other
--- untouched trip covers (n_covering minus the touched trips covering it is 1: only itself)
--- and a touched trip now covers; (b) its office pair's trip count going from one to more
--- (only if at most one untouched trip has cells there). Everything else about a trip reads
--- its own events only.
-touched as (
-    select distinct trip_id from {{ ref('int_ects__events') }}
-    where batch_id > (select coalesce(max(batch_id), -1) from {{ this }})
-),
-touched_cells as (
-    select /*+ BROADCAST(t) */ c.* from cells c left semi join touched t on t.trip_id = c.trip_id
-),
-touched_coverage as (
-    select office_of_departure, office_of_destination, cy + dy as cy, cx + dx as cx,
-        count(distinct trip_id) as n_touched
-    from touched_cells
-    lateral view explode(array(-1, 0, 1)) ny as dy
-    lateral view explode(array(-1, 0, 1)) nx as dx
-    group by office_of_departure, office_of_destination, cy + dy, cx + dx
-),
-touched_pairs as (
-    select p.office_of_departure, p.office_of_destination
-    from pair_trips p
-    join (
-        select office_of_departure, office_of_destination, count(distinct trip_id) as n_touched
-        from touched_cells group by office_of_departure, office_of_destination
-    ) t on t.office_of_departure <=> p.office_of_departure
-       and t.office_of_destination <=> p.office_of_destination
-    where p.n_trips - t.n_touched <= 1
-),
+-- to trips (the kept copy of an event is its first), so coverage only grows, and an older
+-- trip's row changes only through its corridor: (a) a cell of it that no other untouched
+-- trip covers (the only untouched trip covering the cell is itself: lowest = highest) and a
+-- touched trip now covers; (b) its office pair's trip count going from one to more (only if
+-- at most one untouched trip has positions there). Everything else about a trip reads its
+-- own events only.
 affected as (
     select trip_id from touched
     union
-    select c.trip_id
+    select v.first_untouched
     from cells c
     join coverage v
       on v.office_of_departure <=> c.office_of_departure
      and v.office_of_destination <=> c.office_of_destination
      and v.cy = c.cy and v.cx = c.cx
-    join touched_coverage tc
-      on tc.office_of_departure <=> c.office_of_departure
-     and tc.office_of_destination <=> c.office_of_destination
-     and tc.cy = c.cy and tc.cx = c.cx
-    where v.n_covering - tc.n_touched = 1
+    where c.first_untouched is not null and v.any_touched
+      and v.first_untouched = v.last_untouched
     union
     select t.trip_id from {{ this }} t
-    join touched_pairs p on p.office_of_departure <=> t.office_of_departure
+    join pairs p on p.office_of_departure <=> t.office_of_departure
         and p.office_of_destination <=> t.office_of_destination
+    where p.any_touched and coalesce(p.first_untouched = p.last_untouched, true)
 ),
 {% endif -%}
 ordered as (
-    select e.*, cv.on_corridor,
+    select /*+ BROADCAST(v) */ e.*, v.first_trip <> v.last_trip as on_corridor,
         lag(latitude) over w as prev_lat, lag(longitude) over w as prev_lon,
         -- Silence is measured between the device's position reports only: a seal event long
         -- after arrival is not a silent device.
@@ -116,7 +116,10 @@ ordered as (
         first_value(latitude) over wa as start_lat, first_value(longitude) over wa as start_lon,
         last_value(latitude) over wa as end_lat, last_value(longitude) over wa as end_lon
     from {{ affected_trips_only('e') }} e
-    left join {{ affected_trips_only('covered') }} cv on cv.trip_id = e.trip_id and cv.cy = e.cy and cv.cx = e.cx
+    left join coverage v
+      on v.office_of_departure <=> e.office_of_departure
+     and v.office_of_destination <=> e.office_of_destination
+     and v.cy = e.cy and v.cx = e.cx
     window w as (partition by e.trip_id order by event_time, event_id),
            wa as (partition by e.trip_id order by event_time, event_id
                   rows between unbounded preceding and unbounded following)
@@ -147,7 +150,10 @@ steps as (
         case when slow then (max(unix_timestamp(event_time)) over r
                              - min(unix_timestamp(event_time)) over r) / 60.0 end as stop_min,
         slow and row_number() over (partition by trip_id, slow, run_id
-                                    order by event_time, event_id) = 1 as run_start
+                                    order by event_time, event_id) = 1 as run_start,
+        -- The trip's first position in each cell: its cells off the corridor are counted once.
+        event_type = 'position' and not on_corridor and row_number() over (
+            partition by trip_id, event_type, cy, cx order by event_time, event_id) = 1 as off_cell
     from runs
     window r as (partition by trip_id, slow, run_id)
 ),
@@ -166,26 +172,22 @@ trips as (
                  and km_from_approved > {{ var('approved_place_radius_km') }}) as n_seal_breaks_outside,
         max(km_from_approved) as max_km_from_approved,
         count_if(run_start and stop_min > {{ var('long_stop_minutes') }}) as n_long_stops,
-        coalesce(max(stop_min), 0) as longest_stop_min
+        coalesce(max(stop_min), 0) as longest_stop_min,
+        count_if(off_cell) as off_cells
     from steps group by trip_id
-),
-off_corridor as (
-    select trip_id, count_if(not on_corridor) as off_cells
-    from {{ affected_trips_only('covered') }} group by trip_id
 )
-select t.trip_id, t.mrn, t.device_id, t.vehicle_id, t.office_of_departure,
+select /*+ BROADCAST(p) */ t.trip_id, t.mrn, t.device_id, t.vehicle_id, t.office_of_departure,
     t.office_of_destination, t.started_at, t.ended_at, t.n_events, t.distance_km,
     t.max_gap_min, t.n_gaps, t.n_seal_breaks_outside, t.max_km_from_approved,
     cast((unix_timestamp(t.ended_at) - unix_timestamp(t.started_at)) / 60.0 as decimal(18,1)) as duration_min,
     t.n_long_stops, t.longest_stop_min,
-    p.n_trips > 1 as corridor_known,
-    case when p.n_trips > 1 then coalesce(o.off_cells, 0) end as off_corridor_cells,
+    p.corridor_known,
+    case when p.corridor_known then t.off_cells end as off_corridor_cells,
     t.n_seal_breaks_outside > 0 as anomaly_seal_opened_outside_approved_place,
-    coalesce(p.n_trips > 1 and o.off_cells > 0, false) as anomaly_route_deviation,
+    coalesce(p.corridor_known and t.off_cells > 0, false) as anomaly_route_deviation,
     t.n_long_stops > 0 as anomaly_long_stop,
     t.max_gap_min > {{ var('silent_device_minutes') }} as anomaly_device_silent,
     t.batch_id
 from trips t
-left join pair_trips p on p.office_of_departure <=> t.office_of_departure
+left join pairs p on p.office_of_departure <=> t.office_of_departure
     and p.office_of_destination <=> t.office_of_destination
-left join off_corridor o on o.trip_id = t.trip_id

@@ -199,7 +199,8 @@ def main() -> int:
         # The simulator's files are complete when written: no settle time to wait for.
         env = {
             "LAKEHOUSE_LAKE_ROOT": str(work / "new"),
-            "LAKEHOUSE_SPARK_DRIVER_MEMORY": "6g",
+            # 6g unless the caller asks for less (a shared machine's JVM budget)
+            "LAKEHOUSE_SPARK_DRIVER_MEMORY": os.environ.get("LAKEHOUSE_SPARK_DRIVER_MEMORY", "6g"),
             "LAKEHOUSE_LANDING_SETTLE_SECONDS": "0",
         }
         if args.increment_only:

@@ -55,6 +55,7 @@ from lakehouse.formats.base import (
     Rejected,
 )
 from lakehouse.formats.edifact import (
+    Delimiters,
     Element,
     Message,
     Repetition,
@@ -203,10 +204,19 @@ def _used(spec: str) -> Used:
 
 
 NOTHING: Used = frozenset()
+# What a handler returns when it has checked its segment's shape and stored every value in
+# it: the caller skips ``_leftover`` (one Python walk over the segment, ~a fifth of the
+# mapping CPU when run for every segment). Only the CUSDEC loop and ``_Ctx.keep`` understand
+# it: it must never reach ``_leftover``, whose answer for it would be wrong.
+STORED: Used = frozenset({(0, 0)})
+# Its counterpart: the handler knows that the segment holds a value no column took (the
+# segment goes to ``unknown_segments``). Likewise never handed to ``_leftover``.
+KEPT: Used = frozenset({(0, 1)})
 # A number whose ``str(Decimal(text))`` is ``text`` itself: no sign +, no leading zero, no
 # bare or leading decimal mark, no blank (a leading nonzero digit keeps the exponent >= -6,
-# so Decimal never switches to scientific notation).
-_CANONICAL = re.compile(r"-?[1-9][0-9]*(?:\.[0-9]+)?\Z").match
+# so Decimal never switches to scientific notation; so do at most six decimals after a
+# single ``0``, as in the frequent ``0.00``).
+_CANONICAL = re.compile(r"-?(?:[1-9][0-9]*(?:\.[0-9]+)?|0(?:\.[0-9]{1,6})?)\Z").match
 
 
 def _leftover(seg: Segment, used: Used) -> bool:
@@ -265,6 +275,26 @@ def _blank_free(value: Element) -> bool:
     return any(c.strip() for c in value)
 
 
+# Results of the segment handlers that depend on nothing but the segment (TAX, NAD, the CST
+# that opens a goods item), per delimiter set, by the segment's source text. Why: the same
+# tax line, trader or tariff line recurs in message after message (on a simulated day 90-100
+# % of these segments repeat one seen before in the same process), and a dictionary look-up
+# of the text costs a fraction of reading the segment again. The cached record parts hold
+# only immutable values (fresh containers are made on every use), so a hit gives the same
+# record. Bounded: cleared when full.
+_SEEN: dict[Delimiters, dict[str, tuple[Any, ...]]] = {}
+_SEEN_MAX = 50_000
+
+
+def _seen_for(delimiters: Delimiters) -> dict[str, tuple[Any, ...]]:
+    seen = _SEEN.get(delimiters)
+    if seen is None:
+        if len(_SEEN) >= 64:  # senders with many distinct UNAs: keep the memory bounded
+            _SEEN.clear()
+        seen = _SEEN[delimiters] = {}
+    return seen
+
+
 class _Ctx:
     """What every handler of one message shares: the decimal mark and the quality notes.
 
@@ -272,9 +302,11 @@ class _Ctx:
     note there what was merely unusual, so the record still loads with nothing lost.
     """
 
-    __slots__ = ("canonical", "comp", "dec", "flags", "literals", "unknown")
+    __slots__ = ("canonical", "comp", "dec", "delimiters", "flags", "literals", "seen", "unknown")
 
     def __init__(self, msg: Message, rec: dict[str, Any]) -> None:
+        self.delimiters = msg.delimiters
+        self.seen = _seen_for(msg.delimiters)
         self.dec = msg.delimiters.decimal
         # A UNA may declare a digit or a minus as decimal mark: then a canonical-looking
         # text is not what it seems, and only to_decimal reads it right.
@@ -288,9 +320,28 @@ class _Ctx:
         """Add a flag ``"<rule> <path>: <detail>"``."""
         self.flags.append(f"{rule} {path}: {detail}")
 
+    def remember(self, raw: str, result: tuple[Any, ...], flags: int, literals: int) -> None:
+        """Keep a segment handler's result under the segment's source text (see ``_SEEN``).
+
+        Only when the handler added no flag and no source literal since the counts
+        ``flags``/``literals`` (those name the record's field path, which differs from record
+        to record; each handler's notes go under new keys, so the counts tell), and only when
+        the text holds no release or repetition character (the text then reads the same
+        whatever the interchange's syntax version).
+        """
+        if len(self.flags) != flags or len(self.literals) != literals:
+            return
+        d = self.delimiters
+        if (d.release and d.release in raw) or (d.repetition and d.repetition in raw):
+            return
+        seen = self.seen
+        if len(seen) >= _SEEN_MAX:
+            seen.clear()
+        seen[raw] = result
+
     def keep(self, seg: Segment, raw: str, used: Used) -> None:
         """Keep the segment's source text unless every value in it went to a column."""
-        if _leftover(seg, used):
+        if used is KEPT or (used is not STORED and _leftover(seg, used)):
             self.unknown.append(raw)
 
     def num(self, text: str, path: str, leaf: str = "") -> Decimal | None:
@@ -302,6 +353,8 @@ class _Ctx:
         """
         if self.canonical and _CANONICAL(text):  # most amounts: to_decimal's answer, no note
             return Decimal(text)
+        if not text:  # an omitted value: to_decimal's None, without its steps
+            return None
         path += leaf
         number = to_decimal(text, self.dec)
         if number is None:
@@ -323,15 +376,30 @@ class _Ctx:
             return None
         return int(number)
 
-    def joined(self, parts: tuple[str, ...], path: str) -> str | None:
-        """Free-text components joined by a space; the composite as sent kept when split."""
+    def joined(self, parts: tuple[str, ...], path: str, leaf: str = "") -> str | None:
+        """Free-text components joined by a space; the composite as sent kept when split.
+
+        The literal's field path is ``path + leaf``, joined only when a literal is kept.
+        """
         filled = [p for p in parts if p.strip()]
         if len(filled) > 1:
             sent = list(parts)
             while not sent[-1]:
                 sent.pop()
-            self.literals[path] = self.comp.join(sent)
+            self.literals[path + leaf] = self.comp.join(sent)
         return " ".join(filled) or None
+
+
+def _one_composite(seg: Segment, width: int) -> bool:
+    """True when ``seg`` is its tag and one element of at most ``width`` components.
+
+    For a handler that stored components 0..``width - 1`` of element 1: then nothing is left
+    (what ``_leftover`` would find, without its walk), and it may return ``STORED``.
+    """
+    if len(seg) != 2:
+        return False
+    value = seg[1]
+    return type(value) is str or (type(value) is tuple and len(value) <= width)
 
 
 def _padded(seg: Segment, index: int, width: int) -> tuple[str, ...]:
@@ -394,24 +462,48 @@ def _party(seg: Segment, ctx: _Ctx, path: str) -> tuple[dict[str, Any], Used]:
     ident = _padded(seg, 2, 3)
     scheme_at = 2 if ident[2].strip() else 1
     name_elem, name = 4, _padded(seg, 4, 5)
-    if not any(p.strip() for p in name):
+    if not "".join(name).strip():  # no component but blanks (one C-level pass)
         name_elem, name = 3, _padded(seg, 3, 5)
     street = _padded(seg, 5, 4)
     used = {(1, 0), (2, 0), (6, 0), (8, 0), (9, 0), (2, scheme_at)}
-    used.update([(name_elem, j) for j in range(5) if name[j].strip()])
-    used.update([(5, j) for j in range(4) if street[j].strip()])
+    # A name or street is mostly one component: the other positions are looked at only when
+    # one of them holds more than blanks.
+    if name[0].strip():
+        used.add((name_elem, 0))
+    if "".join(name[1:]).strip():
+        used.update([(name_elem, j) for j in range(1, 5) if name[j].strip()])
+    if "".join(street).strip():
+        used.update([(5, j) for j in range(4) if street[j].strip()])
     party = {
         # ``x.strip() or None`` is _s inlined: a NAD is the most frequent party of a message
         "role": component(seg, 1).strip() or None,
         "id": ident[0].strip() or None,
         "id_scheme": ident[scheme_at].strip() or None,
-        "name": ctx.joined(name, f"{path}.name"),
+        "name": ctx.joined(name, path, ".name"),
         "country": component(seg, 9).strip() or None,
-        "street": ctx.joined(street, f"{path}.street"),
+        "street": ctx.joined(street, path, ".street"),
         "city": component(seg, 6).strip() or None,
         "postcode": component(seg, 8).strip() or None,
     }
     return party, used
+
+
+def _party_kept(
+    seg: Segment, raw: str, ctx: _Ctx, parties: list[dict[str, Any]], prefix: str = ""
+) -> bool:
+    """Append the NAD's party to ``parties``: True when the segment goes to
+    ``unknown_segments``. Remembered by text (the path, ``prefix + parties[i]``, only names
+    source literals, and a NAD that has any is not remembered)."""
+    hit = ctx.seen.get(raw)
+    if hit is not None:
+        parties.append(hit[0].copy())
+        return hit[1]  # type: ignore[no-any-return]
+    flags, literals = len(ctx.flags), len(ctx.literals)
+    party, used = _party(seg, ctx, f"{prefix}parties[{len(parties)}]")
+    parties.append(party)
+    kept = _leftover(seg, used)
+    ctx.remember(raw, (party.copy(), kept), flags, literals)
+    return kept
 
 
 REF_USED = _used("1.0 1.1")
@@ -447,12 +539,33 @@ def _tax(seg: Segment, ctx: _Ctx, path: str) -> tuple[dict[str, Any], Used]:
         "amount": None,
         "currency": None,
     }
-    used = {type_at, (6, 0)}
-    if tax["rate"] is not None:
-        used.add((5, 3))
-    if tax["base_amount"] is not None:
-        used.add((4, 0))
-    return tax, used
+    return tax, _TAX_USED[type_at[0] == 2, tax["rate"] is not None, tax["base_amount"] is not None]
+
+
+def _tax_kept(seg: Segment, raw: str, ctx: _Ctx, path: str) -> tuple[dict[str, Any], bool]:
+    """:func:`_tax`, and whether the segment goes to ``unknown_segments``; remembered by text."""
+    hit = ctx.seen.get(raw)
+    if hit is not None:
+        return hit[0].copy(), hit[1]
+    flags, literals = len(ctx.flags), len(ctx.literals)
+    tax, used = _tax(seg, ctx, path)
+    kept = _leftover(seg, used)
+    ctx.remember(raw, (tax.copy(), kept), flags, literals)
+    return tax, kept
+
+
+def _tax_used(type_at: str, rate: bool, base: bool) -> Used:
+    return _used(f"{type_at} 6.0" + " 5.3" * rate + " 4.0" * base)
+
+
+# (type in C241 rather than 5283, rate stored, base stored) -> the positions a TAX stored:
+# constants, so ``_leftover`` finds their widths instead of walking a set built per TAX.
+_TAX_USED = {
+    (t == "2.0", r, b): _tax_used(t, r, b)
+    for t in ("1.0", "2.0")
+    for r in (False, True)
+    for b in (False, True)
+}
 
 
 _TAX_AMOUNT = frozenset({"161", "176", "55", "9", "124", "150"})
@@ -480,6 +593,36 @@ def _tax_moa(tax: dict[str, Any], seg: Segment, ctx: _Ctx, path: str) -> Used:
     return MOA_USED if currency in (None, tax["currency"]) else MOA_NO_CURRENCY
 
 
+def _tax_moa_plain(
+    tax: dict[str, Any], value: tuple[str, ...], raw: str, unknown: list[str]
+) -> bool:
+    """:func:`_tax_moa` for ``MOA+<qualifier>:<canonical amount>:<currency>`` alone in its
+    segment (the caller checked that shape): True when the amount went to the TAX group.
+
+    The same values as ``_tax_moa`` and the ``_leftover`` walk after it: with that shape the
+    only position left unstored is a currency that differs from the group's, so the segment
+    is kept in ``unknown_segments`` exactly then.
+    """
+    qual, text, code = value
+    if qual in _TAX_AMOUNT and tax["amount"] is None:
+        tax["amount"] = Decimal(text)
+    elif qual in _TAX_BASE and tax["base_amount"] is None:
+        tax["base_amount"] = Decimal(text)
+    else:
+        return False
+    currency = code.strip() or None
+    if tax["currency"] is None:
+        tax["currency"] = currency
+    if currency not in (None, tax["currency"]):
+        unknown.append(raw)
+    return True
+
+
+# parse_edifact_date's answers for the issue dates met so far (a pure function of its text).
+_ISSUE_DATES: dict[tuple[str, str], datetime | None] = {}
+_UNSEEN = object()
+
+
 def _issue_datetime(dates: list[tuple[int, dict[str, Any]]], ctx: _Ctx) -> datetime | None:
     """DTM 137 (document issue), else 182 (issue) among ``(index in dates, date)`` pairs.
 
@@ -489,9 +632,14 @@ def _issue_datetime(dates: list[tuple[int, dict[str, Any]]], ctx: _Ctx) -> datet
         for k, date in dates:
             if date["qualifier"] != wanted or date["value"] is None:
                 continue
-            parsed = parse_edifact_date(date["value"], date["format"] or "")
+            key = (date["value"], date["format"] or "")
+            parsed = _ISSUE_DATES.get(key, _UNSEEN)
+            if parsed is _UNSEEN:  # issue times recur (a file's messages share the minute)
+                if len(_ISSUE_DATES) >= _SEEN_MAX:
+                    _ISSUE_DATES.clear()
+                parsed = _ISSUE_DATES[key] = parse_edifact_date(*key)
             if parsed is not None:
-                return parsed
+                return parsed  # type: ignore[return-value]
             ctx.flag("unparseable-date", f"dates[{k}].value", f"{date['value']!r} kept as text")
     return None
 
@@ -526,8 +674,16 @@ MEA_USED = _used("1.0 2.0 3.0 3.1")
 
 def _item_mea(item: dict[str, Any], seg: Segment, ctx: _Ctx, path: str) -> Used:
     """MEA: 6311 purpose (WT / AAE), C502 6313 dimension, C174 unit:value."""
-    purpose, dim = component(seg, 1), component(seg, 2, 0)
-    unit, text = _padded(seg, 3, 2)
+    fits = len(seg) == 4 and type(seg[1]) is str and type(seg[2]) is str
+    value3 = seg[3] if fits else None
+    if type(value3) is tuple and len(value3) == 2:  # ``MEA+WT+AAB+KGM:147.084``: all stored
+        purpose, dim = seg[1], seg[2]  # type: ignore[assignment]
+        unit, text = value3
+        done = STORED
+    else:
+        purpose, dim = component(seg, 1), component(seg, 2, 0)
+        unit, text = _padded(seg, 3, 2)
+        done = MEA_USED
     unit = unit.strip()
     # AAE is a supplementary measurement (a quantity), even when its unit is a mass unit:
     # it must never fill a gross or net mass that the declarant left empty.
@@ -536,9 +692,12 @@ def _item_mea(item: dict[str, Any], seg: Segment, ctx: _Ctx, path: str) -> Used:
         key = "gross_mass" if dim in _GROSS else "net_mass"
         if item[key] is not None:
             return NOTHING
-        value = ctx.num(text, path, _LEAF[key])
-        if value is None:
-            return NOTHING
+        if ctx.canonical and _CANONICAL(text):  # ctx.num's first step, without the call
+            value: Decimal | None = Decimal(text)
+        else:
+            value = ctx.num(text, path, _LEAF[key])
+            if value is None:
+                return NOTHING
         if item["mass_unit"] is None:
             item["mass_unit"] = unit or None
         elif unit and unit != item["mass_unit"]:
@@ -551,13 +710,13 @@ def _item_mea(item: dict[str, Any], seg: Segment, ctx: _Ctx, path: str) -> Used:
             ctx.flag("unit-converted", f"{path}.{key}", f"{text} {unit} stored in {target}")
             value = converted
         item[key] = value
-        return MEA_USED
+        return done
     if purpose in ("AAE", "CT", "SQ", "") and item["quantity"] is None:
         value = ctx.num(text, path, ".quantity")
         if value is None:
             return NOTHING
         item["quantity"], item["quantity_unit"] = value, unit or None
-        return MEA_USED
+        return done
     return NOTHING
 
 
@@ -601,7 +760,8 @@ def _cst_codes(seg: Segment) -> tuple[str | None, str | None, str | None, Used, 
     return hs, hs_list, proc, frozenset(hs_used), frozenset(proc_used)
 
 
-def _new_item(seg: Segment, position: int, ctx: _Ctx) -> tuple[dict[str, Any], Used]:
+def _new_item(seg: Segment, position: int, ctx: _Ctx) -> tuple[dict[str, Any], Used, bool]:
+    """The goods item a CST opens, its stored positions, and whether the CST numbers it."""
     hs, hs_list, proc, hs_used, proc_used = _cst_codes(seg)
     used = hs_used | proc_used
     number = ctx.integer(component(seg, 1), f"items[{position - 1}].item_no")
@@ -624,7 +784,23 @@ def _new_item(seg: Segment, position: int, ctx: _Ctx) -> tuple[dict[str, Any], U
         "taxes": [],
         "references": [],
     }
-    return item, used | {(1, 0)} if number is not None else used
+    return item, used | {(1, 0)} if number is not None else used, bool(number)
+
+
+def _new_item_kept(seg: Segment, raw: str, position: int, ctx: _Ctx) -> tuple[dict[str, Any], bool]:
+    """:func:`_new_item`, and whether the CST goes to ``unknown_segments``; remembered by
+    text when the CST numbers its item (else the item number is its position)."""
+    hit = ctx.seen.get(raw)
+    if hit is not None:
+        item = hit[0].copy()
+        item["taxes"], item["references"] = [], []
+        return item, hit[1]
+    flags, literals = len(ctx.flags), len(ctx.literals)
+    item, used, numbered = _new_item(seg, position, ctx)
+    kept = _leftover(seg, used)
+    if numbered:  # else the item number is its position: not the segment's alone
+        ctx.remember(raw, (item.copy(), kept), flags, literals)
+    return item, kept
 
 
 FTX_USED = _used("1 4.0 4.1 4.2 4.3 4.4")
@@ -643,13 +819,20 @@ def _item_ftx(item: dict[str, Any], seg: Segment, ctx: _Ctx, path: str) -> Used:
         ctx.literals.pop(f"{path}.description", None)
         text = f"{item['description']} {text}"
     item["description"] = text
+    # ``FTX+AAA+++text``: the subject and the text stored, the two elements between empty
+    fits = len(seg) == 5 and seg[2] == "" and seg[3] == "" and type(seg[1]) is str
+    text_at = seg[4] if fits else None
+    if type(text_at) is str or (type(text_at) is tuple and len(text_at) <= 5):
+        return STORED
     return FTX_USED
 
 
 def _item_loc(item: dict[str, Any], seg: Segment, ctx: _Ctx, path: str) -> Used:
     if component(seg, 1) == "27" and item["origin_country"] is None:
         item["origin_country"] = _s(component(seg, 2, 0))
-        return LOC_USED
+        # ``LOC+27+CN``: both values stored (what _leftover would find, without the walk)
+        fits = len(seg) == 3 and type(seg[1]) is str and type(seg[2]) is str
+        return STORED if fits else LOC_USED
     return NOTHING
 
 
@@ -673,7 +856,8 @@ def _item_moa(item: dict[str, Any], seg: Segment, ctx: _Ctx, path: str) -> Used:
             return NOTHING
         item["customs_value"] = amount
         item["value_currency"] = _s(component(seg, 1, 2)) or item["value_currency"]
-        return MOA_USED
+        # ``MOA+40:6855.15:EUR``: the three components stored
+        return STORED if len(seg) == 2 and type(seg[1]) is tuple and len(seg[1]) <= 3 else MOA_USED
     if qual == "123" and item["statistical_value"] is None:
         amount = ctx.num(component(seg, 1, 1), path, ".statistical_value")
         if amount is None:
@@ -684,11 +868,15 @@ def _item_moa(item: dict[str, Any], seg: Segment, ctx: _Ctx, path: str) -> Used:
 
 
 def _item_pac(item: dict[str, Any], seg: Segment, ctx: _Ctx, path: str) -> Used:
-    count = ctx.integer(component(seg, 1), f"{path}.packages")
-    if count is None:
-        return NOTHING
+    text = component(seg, 1)
+    if text.isdigit() and text.isascii():  # ctx.integer's first step, without the call
+        count: int | None = int(text)
+    else:
+        count = ctx.integer(text, f"{path}.packages")
+        if count is None:
+            return NOTHING
     item["packages"] = (item["packages"] or 0) + count
-    return ONE
+    return STORED if len(seg) == 2 and type(seg[1]) is str else ONE
 
 
 def _item_rff(item: dict[str, Any], seg: Segment, ctx: _Ctx, path: str) -> Used:
@@ -780,26 +968,20 @@ class _Cusdec:
             rec["country_of_destination"] = place
         else:
             return NOTHING
-        return LOC_USED
+        fits = len(seg) == 3 and type(seg[1]) is str and type(seg[2]) is str  # ``LOC+35+CN``
+        return STORED if fits else LOC_USED
 
     def dtm(self, seg: Segment) -> Used:
         date = _date(seg)
         if self.ctx_tag == "":
             self.top_dates.append((len(self.rec["dates"]), date))
         self.rec["dates"].append(date)
-        return DATE_USED
+        return STORED if _one_composite(seg, 3) else DATE_USED
 
     def rff(self, seg: Segment) -> Used:
         self.ctx_tag = "RFF"
         self.rec["references"].append(_ref(seg))
-        return REF_USED
-
-    def nad(self, seg: Segment) -> Used:
-        self.ctx_tag = "NAD"
-        parties = self.rec["parties"]
-        party, used = _party(seg, self.ctx, f"parties[{len(parties)}]")
-        parties.append(party)
-        return used
+        return STORED if _one_composite(seg, 2) else REF_USED
 
     def tdt(self, seg: Segment) -> Used:
         self.ctx_tag = "TDT"
@@ -857,7 +1039,6 @@ _CUSDEC_HEADER: dict[str, Callable[[_Cusdec, Segment], Used]] = {
     "LOC": _Cusdec.loc,
     "DTM": _Cusdec.dtm,
     "RFF": _Cusdec.rff,
-    "NAD": _Cusdec.nad,
     "TDT": _Cusdec.tdt,
     "TOD": _Cusdec.tod,
     "MOA": _Cusdec.moa,
@@ -883,24 +1064,33 @@ def map_cusdec(msg: Message) -> dict[str, Any]:
     cnt_items: int | None = None
     segs, raws = msg.segments, msg.raws
     unknown = ctx.unknown
+    canonical = ctx.canonical
     for k in range(1, len(segs) - 1):
         seg = segs[k]
         tag: str = seg[0]  # type: ignore[assignment]  # a message's tags are valid strings
         if tax is not None:
             if tag == "MOA":
-                used = _tax_moa(tax, seg, ctx, tax_path)
-                if used:
-                    if component(seg, 1, 0) == "176":
-                        totals.append((tax["amount"], tax["currency"]))
-                    if _leftover(seg, used):
-                        unknown.append(raws[k])
-                    continue
+                value = seg[1] if len(seg) == 2 else None
+                if type(value) is tuple and len(value) == 3 and canonical and _CANONICAL(value[1]):
+                    # ``MOA+161:96888.22:KES``, the most frequent segment: _tax_moa inlined
+                    if _tax_moa_plain(tax, value, raws[k], unknown):
+                        if value[0] == "176":
+                            totals.append((tax["amount"], tax["currency"]))
+                        continue
+                else:
+                    used = _tax_moa(tax, seg, ctx, tax_path)
+                    if used:
+                        if component(seg, 1, 0) == "176":
+                            totals.append((tax["amount"], tax["currency"]))
+                        if _leftover(seg, used):
+                            unknown.append(raws[k])
+                        continue
             elif tag not in ("GIS", "GEI"):
                 tax = None
         if tag == "UNS":
             phase = "D" if component(seg, 1) == "D" else "S"
             item = None
-            used = ONE
+            used = STORED if len(seg) == 2 and type(seg[1]) is str else ONE
         elif tag == "TAX":
             owner = item["taxes"] if item is not None else rec["declaration_taxes"]
             tax_path = (
@@ -908,12 +1098,14 @@ def map_cusdec(msg: Message) -> dict[str, Any]:
                 if item is not None
                 else f"declaration_taxes[{len(owner)}]"
             )
-            tax, used = _tax(seg, ctx, tax_path)
+            tax, kept = _tax_kept(seg, raws[k], ctx, tax_path)
             owner.append(tax)
+            used = KEPT if kept else STORED
         elif tag == "CST" and phase != "S" and (phase == "D" or component(seg, 1)):
             item_path = f"items[{len(items)}]"
-            item, used = _new_item(seg, len(items) + 1, ctx)
+            item, kept = _new_item_kept(seg, raws[k], len(items) + 1, ctx)
             items.append(item)
+            used = KEPT if kept else STORED
         elif item is not None:
             handler = _ITEM_HANDLERS.get(tag)
             used = handler(item, seg, ctx, item_path) if handler else NOTHING
@@ -924,9 +1116,13 @@ def map_cusdec(msg: Message) -> dict[str, Any]:
                 used = CNT_USED if cnt_items is not None else NOTHING
         elif phase == "D":
             used = NOTHING  # commercial document groups (DMS/LIN...) before the first goods item
+        elif tag == "NAD":
+            state.ctx_tag = "NAD"
+            used = KEPT if _party_kept(seg, raws[k], ctx, rec["parties"]) else STORED
         else:
             used = _CUSDEC_HEADER.get(tag, _Cusdec.other)(state, seg)
-        if _leftover(seg, used):  # ctx.keep inlined: this loop runs for every segment
+        # ctx.keep inlined: this runs for every segment
+        if used is KEPT or (used is not STORED and _leftover(seg, used)):
             unknown.append(raws[k])
 
     if not state.bgm_seen:
@@ -1038,8 +1234,9 @@ def map_cusres(msg: Message) -> dict[str, Any]:
             used = group_err.ftx(seg)
         elif tag == "TAX":
             tax_path = f"taxes[{len(rec['taxes'])}]"
-            tax, used = _tax(seg, ctx, tax_path)
+            tax, kept = _tax_kept(seg, raws[k], ctx, tax_path)
             rec["taxes"].append(tax)
+            used = KEPT if kept else STORED
         elif tag in ("GIS", "GEI") and rec["status"] is None and tax is None:
             rec["status"] = _s(component(seg, 1, 0))
             used = STATUS_USED
@@ -1058,8 +1255,7 @@ def map_cusres(msg: Message) -> dict[str, Any]:
             used = DATE_USED
         elif tag == "NAD":
             group = tag
-            party, used = _party(seg, ctx, f"parties[{len(rec['parties'])}]")
-            rec["parties"].append(party)
+            used = KEPT if _party_kept(seg, raws[k], ctx, rec["parties"]) else STORED
         elif tag in ("DOC", "CST", "AUT"):
             group = tag
         ctx.keep(seg, raws[k], used)

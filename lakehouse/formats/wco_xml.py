@@ -509,26 +509,74 @@ class _Reader:
     def unread(self) -> list[str]:
         """``unknown_segments``: unread attributes of every element, then unread leaves."""
         out: list[str] = []
+        paths = _Paths(self.message)
         for node in self.message.iter():
             if not isinstance(node.tag, str):
                 continue
-            out.extend(_unread_attributes(node, self.used_attributes, self.message))
+            if node.items():  # (most elements have no attribute: no call for them)
+                out.extend(_unread_attributes(node, self.used_attributes, self.message, paths))
             if node not in self.used and not any(isinstance(c.tag, str) for c in node):
-                out.append(_leaf(node, self.message))
+                out.append(_leaf(node, self.message, paths))
         return out
 
 
-def _unread_attributes(node: Any, used: set[tuple[Any, str]], top: Any) -> list[str]:
+class _Paths:
+    """:func:`_path` below one top element, each element's path and step computed once.
+
+    Why: the paths of a message's unread values share their ancestors, and :func:`_step`
+    scans an element's siblings; a message's unread part used to cost a third of its parse.
+    Holding the elements here also keeps lxml's proxies (and so their identity) alive.
+    """
+
+    def __init__(self, top: Any) -> None:
+        self.top = top
+        self.known: dict[Any, str] = {top: _local(top.tag)}
+        self.steps: dict[Any, str] = {}
+
+    def of(self, node: Any) -> str:
+        """``_path(node, top)``: the parent's path and the node's step."""
+        known = self.known.get(node)
+        if known is not None:
+            return known
+        parent = node.getparent()
+        if parent is None:  # not below top (a caller's mistake): the plain walk
+            return _path(node, self.top)
+        step = self.steps.get(node)
+        if step is None:
+            self._steps_of(parent)
+            step = self.steps[node]
+        path = self.known[node] = f"{self.of(parent)}/{step}"
+        return path
+
+    def _steps_of(self, parent: Any) -> None:
+        """``_step`` of every element child of ``parent``, in one pass over them."""
+        named = [(c, _local(c.tag)) for c in parent if isinstance(c.tag, str)]
+        total: dict[str, int] = {}
+        for _, name in named:
+            total[name] = total.get(name, 0) + 1
+        seen: dict[str, int] = {}
+        for child, name in named:
+            if total[name] == 1:
+                self.steps[child] = name
+            else:
+                seen[name] = seen.get(name, 0) + 1
+                self.steps[child] = f"{name}[{seen[name]}]"
+
+
+def _unread_attributes(
+    node: Any, used: set[tuple[Any, str]], top: Any, paths: _Paths | None = None
+) -> list[str]:
     return [
-        f"{_path(node, top)}/@{_local(name)}={value}"
+        f"{paths.of(node) if paths else _path(node, top)}/@{_local(name)}={value}"
         for name, value in node.attrib.items()
         if (node, name) not in used and not name.startswith(f"{{{_XSI}}}")
     ]
 
 
-def _leaf(node: Any, top: Any) -> str:
+def _leaf(node: Any, top: Any, paths: _Paths | None = None) -> str:
     text = (node.text or "").strip()
-    return f"{_path(node, top)}={text}" if text else _path(node, top)
+    path = paths.of(node) if paths else _path(node, top)
+    return f"{path}={text}" if text else path
 
 
 def _step(node: Any) -> str:

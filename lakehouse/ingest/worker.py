@@ -384,9 +384,10 @@ def _parse_one(
                 continue
             seen += 1
             if isinstance(outcome, ParsedRecord):
-                buffers.setdefault(outcome.table, _Buffer()).add(
-                    base, outcome.message_index, outcome.record
-                )
+                buf = buffers.get(outcome.table)
+                if buf is None:  # (setdefault would build a buffer per record to drop it)
+                    buf = buffers[outcome.table] = _Buffer()
+                buf.add(base, outcome.message_index, outcome.record)
             else:
                 _add_rejected(buffers, base, outcome)
     except Exception as exc:  # a parser defect must not lose the file: quarantine it whole

@@ -402,6 +402,16 @@ def _one_composite(seg: Segment, width: int) -> bool:
     return type(value) is str or (type(value) is tuple and len(value) <= width)
 
 
+def _plain(seg: Segment, count: int) -> bool:
+    """True when ``seg`` is its tag and ``count`` elements of one component each.
+
+    For a handler that stored every one of those elements (``LOC+27+CN``, ``PAC+3``): then
+    nothing is left (what ``_leftover`` would find, without its walk), and it may return
+    ``STORED``.
+    """
+    return len(seg) == count + 1 and all(type(value) is str for value in seg[1:])
+
+
 def _padded(seg: Segment, index: int, width: int) -> tuple[str, ...]:
     """Components 0..``width - 1`` of element ``index``, ``""`` for those omitted.
 
@@ -497,7 +507,7 @@ def _party_kept(
     hit = ctx.seen.get(raw)
     if hit is not None:
         parties.append(hit[0].copy())
-        return hit[1]  # type: ignore[no-any-return]
+        return hit[1]
     flags, literals = len(ctx.flags), len(ctx.literals)
     party, used = _party(seg, ctx, f"{prefix}parties[{len(parties)}]")
     parties.append(party)
@@ -677,7 +687,7 @@ def _item_mea(item: dict[str, Any], seg: Segment, ctx: _Ctx, path: str) -> Used:
     fits = len(seg) == 4 and type(seg[1]) is str and type(seg[2]) is str
     value3 = seg[3] if fits else None
     if type(value3) is tuple and len(value3) == 2:  # ``MEA+WT+AAB+KGM:147.084``: all stored
-        purpose, dim = seg[1], seg[2]  # type: ignore[assignment]
+        purpose, dim = seg[1], seg[2]
         unit, text = value3
         done = STORED
     else:
@@ -692,12 +702,11 @@ def _item_mea(item: dict[str, Any], seg: Segment, ctx: _Ctx, path: str) -> Used:
         key = "gross_mass" if dim in _GROSS else "net_mass"
         if item[key] is not None:
             return NOTHING
-        if ctx.canonical and _CANONICAL(text):  # ctx.num's first step, without the call
-            value: Decimal | None = Decimal(text)
-        else:
-            value = ctx.num(text, path, _LEAF[key])
-            if value is None:
-                return NOTHING
+        # ctx.num's first step inlined: most masses are canonical numbers
+        canonical = ctx.canonical and _CANONICAL(text)
+        value = Decimal(text) if canonical else ctx.num(text, path, _LEAF[key])
+        if value is None:
+            return NOTHING
         if item["mass_unit"] is None:
             item["mass_unit"] = unit or None
         elif unit and unit != item["mass_unit"]:
@@ -830,9 +839,7 @@ def _item_ftx(item: dict[str, Any], seg: Segment, ctx: _Ctx, path: str) -> Used:
 def _item_loc(item: dict[str, Any], seg: Segment, ctx: _Ctx, path: str) -> Used:
     if component(seg, 1) == "27" and item["origin_country"] is None:
         item["origin_country"] = _s(component(seg, 2, 0))
-        # ``LOC+27+CN``: both values stored (what _leftover would find, without the walk)
-        fits = len(seg) == 3 and type(seg[1]) is str and type(seg[2]) is str
-        return STORED if fits else LOC_USED
+        return STORED if _plain(seg, 2) else LOC_USED  # ``LOC+27+CN``
     return NOTHING
 
 
@@ -856,8 +863,7 @@ def _item_moa(item: dict[str, Any], seg: Segment, ctx: _Ctx, path: str) -> Used:
             return NOTHING
         item["customs_value"] = amount
         item["value_currency"] = _s(component(seg, 1, 2)) or item["value_currency"]
-        # ``MOA+40:6855.15:EUR``: the three components stored
-        return STORED if len(seg) == 2 and type(seg[1]) is tuple and len(seg[1]) <= 3 else MOA_USED
+        return STORED if _one_composite(seg, 3) else MOA_USED  # ``MOA+40:6855.15:EUR``
     if qual == "123" and item["statistical_value"] is None:
         amount = ctx.num(component(seg, 1, 1), path, ".statistical_value")
         if amount is None:
@@ -869,14 +875,12 @@ def _item_moa(item: dict[str, Any], seg: Segment, ctx: _Ctx, path: str) -> Used:
 
 def _item_pac(item: dict[str, Any], seg: Segment, ctx: _Ctx, path: str) -> Used:
     text = component(seg, 1)
-    if text.isdigit() and text.isascii():  # ctx.integer's first step, without the call
-        count: int | None = int(text)
-    else:
-        count = ctx.integer(text, f"{path}.packages")
-        if count is None:
-            return NOTHING
+    plain = text.isdigit() and text.isascii()  # ctx.integer's first step, without the call
+    count = int(text) if plain else ctx.integer(text, f"{path}.packages")
+    if count is None:
+        return NOTHING
     item["packages"] = (item["packages"] or 0) + count
-    return STORED if len(seg) == 2 and type(seg[1]) is str else ONE
+    return STORED if _plain(seg, 1) else ONE
 
 
 def _item_rff(item: dict[str, Any], seg: Segment, ctx: _Ctx, path: str) -> Used:
@@ -968,8 +972,7 @@ class _Cusdec:
             rec["country_of_destination"] = place
         else:
             return NOTHING
-        fits = len(seg) == 3 and type(seg[1]) is str and type(seg[2]) is str  # ``LOC+35+CN``
-        return STORED if fits else LOC_USED
+        return STORED if _plain(seg, 2) else LOC_USED  # ``LOC+35+CN``
 
     def dtm(self, seg: Segment) -> Used:
         date = _date(seg)
@@ -1090,7 +1093,7 @@ def map_cusdec(msg: Message) -> dict[str, Any]:
         if tag == "UNS":
             phase = "D" if component(seg, 1) == "D" else "S"
             item = None
-            used = STORED if len(seg) == 2 and type(seg[1]) is str else ONE
+            used = STORED if _plain(seg, 1) else ONE
         elif tag == "TAX":
             owner = item["taxes"] if item is not None else rec["declaration_taxes"]
             tax_path = (

@@ -248,6 +248,7 @@ class _Wrapper:
         inside = set(messages)
         version: str | None = None
         unknown: list[str] = []
+        paths = _Paths(root)
         stack = [root]
         while stack:
             node = stack.pop()
@@ -258,9 +259,9 @@ class _Wrapper:
             if _local(node.tag) == "WCODataModelVersionCode" and version is None:
                 version = (node.text or "").strip() or None
                 continue
-            unknown.extend(_unread_attributes(node, set(), root))
+            unknown.extend(_unread_attributes(node, set(), paths))
             if not children:
-                unknown.append(_leaf(node, root))
+                unknown.append(_leaf(node, paths))
         return cls(version, unknown)
 
 
@@ -514,9 +515,9 @@ class _Reader:
             if not isinstance(node.tag, str):
                 continue
             if node.items():  # (most elements have no attribute: no call for them)
-                out.extend(_unread_attributes(node, self.used_attributes, self.message, paths))
+                out.extend(_unread_attributes(node, self.used_attributes, paths))
             if node not in self.used and not any(isinstance(c.tag, str) for c in node):
-                out.append(_leaf(node, self.message, paths))
+                out.append(_leaf(node, paths))
         return out
 
 
@@ -563,19 +564,17 @@ class _Paths:
                 self.steps[child] = f"{name}[{seen[name]}]"
 
 
-def _unread_attributes(
-    node: Any, used: set[tuple[Any, str]], top: Any, paths: _Paths | None = None
-) -> list[str]:
+def _unread_attributes(node: Any, used: set[tuple[Any, str]], paths: _Paths) -> list[str]:
     return [
-        f"{paths.of(node) if paths else _path(node, top)}/@{_local(name)}={value}"
+        f"{paths.of(node)}/@{_local(name)}={value}"
         for name, value in node.attrib.items()
         if (node, name) not in used and not name.startswith(f"{{{_XSI}}}")
     ]
 
 
-def _leaf(node: Any, top: Any, paths: _Paths | None = None) -> str:
+def _leaf(node: Any, paths: _Paths) -> str:
     text = (node.text or "").strip()
-    path = paths.of(node) if paths else _path(node, top)
+    path = paths.of(node)
     return f"{path}={text}" if text else path
 
 
